@@ -1,0 +1,1 @@
+"""Benchmarks and scaling experiments (scripts, never timed tests)."""

@@ -1,0 +1,1 @@
+"""Cluster mode: slots, topology, the cluster bus, the supervisor and CLI."""

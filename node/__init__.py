@@ -1,0 +1,1 @@
+"""One shardis shard: a Redis-compatible single-threaded Trio server."""

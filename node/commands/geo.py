@@ -1,0 +1,1 @@
+"""geo commands (filled in by the data types work)."""

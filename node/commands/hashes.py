@@ -1,0 +1,1 @@
+"""hashes commands (filled in by the data types work)."""

@@ -1,0 +1,1 @@
+"""hyperloglog commands (filled in by the data types work)."""

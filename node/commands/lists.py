@@ -1,0 +1,1 @@
+"""lists commands (filled in by the data types work)."""

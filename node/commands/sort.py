@@ -1,0 +1,1 @@
+"""sort commands (filled in by the data types work)."""

@@ -1,0 +1,1 @@
+"""streams commands (filled in by the data types work)."""

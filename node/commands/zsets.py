@@ -1,0 +1,1 @@
+"""zsets commands (filled in by the data types work)."""

@@ -1,0 +1,607 @@
+"""RESP2/RESP3 wire protocol, sans-io.
+
+This module owns two things and nothing else:
+
+* turning bytes received from a client into request argument vectors
+  (``RequestParser.feed``), with Redis's exact protocol-error texts, and
+* turning reply values into bytes (``encode``), for RESP2 or RESP3.
+
+It never touches a socket, a clock or the keyspace, so every case can be
+tested byte for byte without a server (the rule h11 follows).
+
+Parsing strategy.  The fast path hands every byte that starts a multibulk
+request to one ``hiredis.Reader`` per connection: hiredis parses a request
+array in C and a whole pipelined read costs one ``feed`` plus one ``gets`` per
+request.  hiredis is a *reply* parser, though, so it accepts things Redis
+rejects in a request (nested arrays, integers, ``$-1`` elements) and its error
+texts differ from Redis's.  Whenever its output is not a plain list of bytes,
+or it raises, we re-parse the same bytes with ``parse_requests`` below, a
+direct translation of Redis's ``processInlineBuffer`` /
+``processMultibulkBuffer`` that yields Redis's exact behaviour.  To make the
+re-parse possible we keep the bytes received since the reader was last empty
+(normally nothing, because reads usually end on a request boundary), capped
+at ``RAW_KEEP_LIMIT``; past the cap an anomaly is reported with hiredis's
+message translated to Redis wording.
+
+hiredis does not say whether it holds part of a request: it consumes the
+headers of an incomplete array into its own stack.  After each read we decide
+"the read ended on a request boundary" only when it ended with the encoding
+of the last argument of the last completed request (``$len\r\nARG\r\n``);
+otherwise the next read goes to hiredis as a continuation.  Erring towards
+"continuation" is safe (an inline command then surfaces as an anomaly and is
+re-parsed exactly from the kept bytes); erring the other way needs a payload
+crafted to mimic the previous request and can only confuse the connection
+that sent it.  Requests that start with anything but
+``*`` (inline commands from ``nc``, ``telnet`` and ``PING_INLINE``) always go
+through ``parse_requests``.
+
+Reply values (what command handlers return):
+
+==================  =========================================================
+``bytes``           bulk string (``bytearray``/``memoryview`` too)
+``int``             integer; ``bool`` is a RESP3 boolean (``:1``/``:0`` in 2)
+``float``           double (RESP2: bulk string formatted ``%.17g``)
+``None``            null bulk (RESP2 ``$-1``; RESP3 ``_``)
+``NULL_ARRAY``      null array (RESP2 ``*-1``; RESP3 ``_``)
+``list``/``tuple``  array
+``dict``/``Map``    map (RESP2: flat array of key, value, ...)
+``RSet``            set (RESP2: array)
+``Push``            push frame (RESP2: array)
+``Verbatim``        verbatim string (RESP2: bulk)
+``ErrorReply``      error (text without the leading ``-``)
+``Raw``             pre-encoded bytes, written as they are (``OK``, ``PONG``)
+==================  =========================================================
+"""
+
+from __future__ import annotations
+
+import hiredis
+
+__all__ = [
+    "Raw", "ErrorReply", "Map", "RSet", "Push", "Verbatim", "NULL_ARRAY",
+    "OK", "PONG", "QUEUED", "NULL_BULK", "EMPTY_ARRAY", "ZERO", "ONE",
+    "CommandError", "RequestParser", "parse_requests", "encode", "encode_error",
+    "encode_command", "format_double", "split_inline_args",
+]
+
+
+# --------------------------------------------------------------------------
+# Reply value types
+# --------------------------------------------------------------------------
+
+class Raw(bytes):
+    """Bytes that are already RESP-encoded and identical in RESP2 and RESP3."""
+    __slots__ = ()
+
+
+class ErrorReply(bytes):
+    """An error reply value: ``b"ERR something"`` (no leading ``-``, no CRLF)."""
+    __slots__ = ()
+
+
+class Map(list):
+    """A map given as a flat list of key, value, key, value... (keeps order)."""
+    __slots__ = ()
+
+
+class RSet(list):
+    """A RESP3 set (an array in RESP2)."""
+    __slots__ = ()
+
+
+class Push(list):
+    """A RESP3 push frame (an array in RESP2, as pub/sub messages are)."""
+    __slots__ = ()
+
+
+class Verbatim(bytes):
+    """A RESP3 verbatim string of format ``txt`` (a bulk string in RESP2)."""
+    __slots__ = ()
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+
+OK = Raw(b"+OK\r\n")
+PONG = Raw(b"+PONG\r\n")
+QUEUED = Raw(b"+QUEUED\r\n")
+EMPTY_ARRAY = Raw(b"*0\r\n")
+ZERO = Raw(b":0\r\n")
+ONE = Raw(b":1\r\n")
+NULL_BULK = None
+
+
+class CommandError(Exception):
+    """Raised by a command handler; becomes an error reply.
+
+    ``msg`` is the whole error text including its code, e.g.
+    ``"ERR value is not an integer or out of range"`` or ``"WRONGTYPE ..."``.
+    """
+
+    def __init__(self, msg: str | bytes):
+        if isinstance(msg, str):
+            msg = msg.encode()
+        super().__init__(msg)
+        self.msg = msg
+
+    @property
+    def reply(self) -> ErrorReply:
+        return ErrorReply(self.msg)
+
+
+# --------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------
+
+def format_double(d: float) -> bytes:
+    """Redis 7.0's addReplyDouble text: ``%.17g``, and ``inf``/``-inf``."""
+    if d != d:
+        return b"nan"
+    if d == float("inf"):
+        return b"inf"
+    if d == float("-inf"):
+        return b"-inf"
+    return b"%.17g" % d
+
+
+def _sanitize_error(msg: bytes) -> bytes:
+    # An error is one line: Redis replaces CR/LF in error texts with spaces so
+    # a message can never smuggle a second reply into the stream.
+    if b"\r" in msg or b"\n" in msg:
+        msg = msg.replace(b"\r", b" ").replace(b"\n", b" ")
+    return msg
+
+
+def encode_error(msg: bytes) -> bytes:
+    """``msg`` carries its own code (``ERR ...``, ``WRONGTYPE ...``)."""
+    return b"-" + _sanitize_error(msg) + b"\r\n"
+
+
+def encode(value, resp: int = 2) -> bytes:
+    """Encode one reply value (see the module docstring) for protocol ``resp``."""
+    out: list[bytes] = []
+    _encode_into(value, out, resp == 3)
+    return b"".join(out)
+
+
+def _encode_into(v, out: list, r3: bool) -> None:
+    t = type(v)
+    if t is Raw:
+        out.append(v)
+    elif t is bytes or t is bytearray or t is memoryview:
+        out.append(b"$%d\r\n%b\r\n" % (len(v), v))
+    elif t is int:
+        out.append(b":%d\r\n" % v)
+    elif t is list or t is tuple:
+        out.append(b"*%d\r\n" % len(v))
+        for x in v:
+            _encode_into(x, out, r3)
+    elif v is None:
+        out.append(b"_\r\n" if r3 else b"$-1\r\n")
+    elif t is ErrorReply:
+        out.append(encode_error(v))
+    elif t is str:
+        b = v.encode()
+        out.append(b"$%d\r\n%b\r\n" % (len(b), b))
+    elif t is float:
+        if r3:
+            out.append(b"," + format_double(v) + b"\r\n")
+        else:
+            b = format_double(v)
+            out.append(b"$%d\r\n%b\r\n" % (len(b), b))
+    elif t is bool:
+        if r3:
+            out.append(b"#t\r\n" if v else b"#f\r\n")
+        else:
+            out.append(b":1\r\n" if v else b":0\r\n")
+    elif t is Map:
+        n = len(v)
+        out.append(b"%%%d\r\n" % (n // 2) if r3 else b"*%d\r\n" % n)
+        for x in v:
+            _encode_into(x, out, r3)
+    elif t is dict:
+        out.append(b"%%%d\r\n" % len(v) if r3 else b"*%d\r\n" % (2 * len(v)))
+        for k, x in v.items():
+            _encode_into(k, out, r3)
+            _encode_into(x, out, r3)
+    elif t is RSet:
+        out.append((b"~%d\r\n" if r3 else b"*%d\r\n") % len(v))
+        for x in v:
+            _encode_into(x, out, r3)
+    elif t is Push:
+        out.append((b">%d\r\n" if r3 else b"*%d\r\n") % len(v))
+        for x in v:
+            _encode_into(x, out, r3)
+    elif v is NULL_ARRAY:
+        out.append(b"_\r\n" if r3 else b"*-1\r\n")
+    elif t is Verbatim:
+        if r3:
+            out.append(b"=%d\r\ntxt:%b\r\n" % (len(v) + 4, v))
+        else:
+            out.append(b"$%d\r\n%b\r\n" % (len(v), v))
+    elif isinstance(v, (set, frozenset)):
+        _encode_into(RSet(v), out, r3)
+    else:  # pragma: no cover - a handler bug, not client input
+        raise TypeError(f"cannot encode reply of type {t.__name__}")
+
+
+def encode_command(*args) -> bytes:
+    """Encode a request (client side: MIGRATE, the proxy, replication)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if type(a) is not bytes:
+            a = str(a).encode() if not isinstance(a, (bytes, bytearray)) else bytes(a)
+        parts.append(b"$%d\r\n%b\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Request parsing: the exact (pure Python) parser
+# --------------------------------------------------------------------------
+
+# Redis's networking.c / server.h constants.
+PROTO_INLINE_MAX_SIZE = 1024 * 64
+INT_MAX = 2**31 - 1
+RAW_KEEP_LIMIT = 2 * PROTO_INLINE_MAX_SIZE
+
+_HEX = b"0123456789abcdefABCDEF"
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t",
+            ord("b"): b"\b", ord("a"): b"\a"}
+_SPACE = b" \n\r\t\x0b\x0c"
+
+
+def split_inline_args(line: bytes) -> list[bytes] | None:
+    """sdssplitargs(): split an inline command line; None on unbalanced quotes."""
+    args: list[bytes] = []
+    p, n = 0, len(line)
+    while True:
+        while p < n and line[p] in _SPACE:
+            p += 1
+        if p >= n:
+            return args
+        inq = insq = False
+        done = False
+        cur = bytearray()
+        while not done:
+            c = line[p] if p < n else 0
+            if inq:
+                if p >= n:
+                    return None  # closing quote missing
+                if (c == 0x5C and p + 3 < n and line[p + 1] == ord("x")
+                        and line[p + 2] in _HEX and line[p + 3] in _HEX):
+                    cur.append(int(line[p + 2:p + 4], 16))
+                    p += 3
+                elif c == 0x5C and p + 1 < n:
+                    p += 1
+                    e = line[p]
+                    cur += _ESCAPES.get(e, bytes((e,)))
+                elif c == 0x22:
+                    # closing quote must be followed by a space or nothing
+                    if p + 1 < n and line[p + 1] not in _SPACE:
+                        return None
+                    done = True
+                else:
+                    cur.append(c)
+            elif insq:
+                if p >= n:
+                    return None
+                if c == 0x5C and p + 1 < n and line[p + 1] == 0x27:
+                    p += 1
+                    cur.append(0x27)
+                elif c == 0x27:
+                    if p + 1 < n and line[p + 1] not in _SPACE:
+                        return None
+                    done = True
+                else:
+                    cur.append(c)
+            else:
+                if p >= n or c in b" \n\r\t\x00":
+                    done = True
+                elif c == 0x22:
+                    inq = True
+                elif c == 0x27:
+                    insq = True
+                else:
+                    cur.append(c)
+            if p < n:
+                p += 1
+        args.append(bytes(cur))
+
+
+def _string2ll(s: bytes):
+    """Redis string2ll(): strict base-10 int64, no spaces, no '+', no '-0'."""
+    if not s or len(s) > 20:
+        return None
+    if s == b"0":
+        return 0
+    neg = s[0] == 0x2D
+    digits = s[1:] if neg else s
+    if not digits or not digits.isdigit() or not digits.isascii() or digits[0] == 0x30:
+        return None
+    v = int(digits)
+    if neg:
+        v = -v
+        if v < -(2**63):
+            return None
+    elif v > 2**63 - 1:
+        return None
+    return v
+
+
+class ParseLimits:
+    __slots__ = ("proto_max_bulk_len", "auth_required")
+
+    def __init__(self, proto_max_bulk_len: int = 512 * 1024 * 1024, auth_required: bool = False):
+        self.proto_max_bulk_len = proto_max_bulk_len
+        self.auth_required = auth_required
+
+
+def parse_requests(buf: bytes, limits: ParseLimits, max_requests: int = -1):
+    """Parse complete requests from ``buf`` exactly as Redis does.
+
+    Returns ``(requests, consumed, error)``: the argument vectors of every
+    complete request, how many bytes they used, and a protocol error text (the
+    connection must be closed after replying with it) or None.  Empty requests
+    (``*0``, ``*-1``, blank inline lines) are dropped as Redis drops them.
+    ``max_requests`` >= 0 stops after that many requests (counting dropped
+    empty ones), used to skip requests that were already executed.
+    """
+    reqs: list[list[bytes]] = []
+    pos, n = 0, len(buf)
+    seen = 0
+    while pos < n and seen != max_requests:
+        if buf[pos] == 0x2A:  # '*'
+            nl = buf.find(b"\r", pos)
+            if nl < 0:
+                if n - pos > PROTO_INLINE_MAX_SIZE:
+                    return reqs, pos, "Protocol error: too big mbulk count string"
+                break
+            if nl > n - 2:
+                break
+            ll = _string2ll(buf[pos + 1:nl])
+            if ll is None or ll > INT_MAX:
+                return reqs, pos, "Protocol error: invalid multibulk length"
+            if ll > 10 and limits.auth_required:
+                return reqs, pos, "Protocol error: unauthenticated multibulk length"
+            p = nl + 2
+            if ll <= 0:
+                pos = p
+                seen += 1
+                continue
+            argv = []
+            complete = True
+            for _ in range(ll):
+                nl = buf.find(b"\r", p)
+                if nl < 0:
+                    if n - p > PROTO_INLINE_MAX_SIZE:
+                        return reqs, pos, "Protocol error: too big bulk count string"
+                    complete = False
+                    break
+                if nl > n - 2:
+                    complete = False
+                    break
+                if buf[p] != 0x24:  # '$'
+                    return reqs, pos, "Protocol error: expected '$', got '%s'" % chr(buf[p])
+                bl = _string2ll(buf[p + 1:nl])
+                if bl is None or bl < 0 or bl > limits.proto_max_bulk_len:
+                    return reqs, pos, "Protocol error: invalid bulk length"
+                if bl > 16384 and limits.auth_required:
+                    return reqs, pos, "Protocol error: unauthenticated bulk length"
+                p = nl + 2
+                if n - p < bl + 2:
+                    complete = False
+                    break
+                argv.append(buf[p:p + bl])
+                # Redis skips the two bytes after the payload without looking.
+                p += bl + 2
+            if not complete:
+                break
+            reqs.append(argv)
+            seen += 1
+            pos = p
+        else:
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                if n - pos > PROTO_INLINE_MAX_SIZE:
+                    return reqs, pos, "Protocol error: too big inline request"
+                break
+            end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
+            # strchr() stops at NUL: Redis sees a line cut at the first NUL.
+            line = buf[pos:end]
+            z = line.find(b"\x00")
+            if z >= 0:
+                line = line[:z]
+            args = split_inline_args(line)
+            if args is None:
+                return reqs, pos, "Protocol error: unbalanced quotes in request"
+            pos = nl + 1
+            seen += 1
+            if args:
+                reqs.append(args)
+    return reqs, pos, None
+
+
+def _ends_with(data, arg: bytes) -> bool:
+    """Does ``data`` end with ``$len\r\n<arg>\r\n``?  (No copy of ``arg``.)"""
+    n = len(arg)
+    end = len(data)
+    if data[end - 2:end] != b"\r\n" or data[end - 2 - n:end - 2] != arg:
+        return False
+    head = b"$%d\r\n" % n
+    start = end - 2 - n - len(head)
+    return start >= 0 and data[start:end - 2 - n] == head
+
+
+# Translation of hiredis's messages, used only when the raw bytes needed for an
+# exact re-parse were no longer kept (see module docstring).
+def _translate_hiredis_error(msg: str) -> str:
+    if "multi-bulk" in msg.lower():
+        return "Protocol error: invalid multibulk length"
+    if "bulk" in msg.lower():
+        return "Protocol error: invalid bulk length"
+    if "reply type byte" in msg:
+        ch = msg.split('"')[1] if '"' in msg else "?"
+        return "Protocol error: expected '$', got '%s'" % ch
+    return "Protocol error: " + msg
+
+
+_UNKNOWN = object()
+
+
+class RequestParser:
+    """Incremental request parser for one connection.
+
+    ``feed(data)`` returns ``(requests, error)``.  ``requests`` are the argument
+    vectors completed by this data, in order; ``error`` is None or a Redis
+    protocol-error text, after which nothing more may be fed (the server
+    replies to the requests, then the error, and closes the connection).
+    ``pending()`` is the number of buffered bytes of an incomplete request, for
+    ``client-query-buffer-limit``.
+    """
+
+    __slots__ = ("reader", "limits", "_raw", "_done", "_slow", "_pending", "_checked", "_partial_req")
+
+    def __init__(self, limits: ParseLimits | None = None):
+        self.reader = hiredis.Reader()
+        self.limits = limits or ParseLimits()
+        # Bytes fed to hiredis since it was last empty (b"" when empty),
+        # or _UNKNOWN once more than RAW_KEEP_LIMIT were dropped.
+        self._raw = b""
+        self._done = 0  # requests hiredis completed out of self._raw
+        self._slow: bytes | None = None  # buffered bytes while in slow mode
+        self._pending = 0
+        self._checked = False
+        self._partial_req = False  # hiredis may hold part of a request
+
+    def pending(self) -> int:
+        return self._pending
+
+    def feed(self, data):
+        if self._slow is not None:
+            return self._feed_slow(self._slow + bytes(data))
+        if not self._partial_req and data[0] != 0x2A:
+            return self._feed_slow(bytes(data))
+        reader = self.reader
+        reader.feed(data)
+        reqs = []
+        append = reqs.append
+        empties = 0
+        try:
+            while True:
+                req = reader.gets()
+                if req is False:
+                    break
+                if type(req) is list and req:
+                    try:
+                        # Cheap C-level check that every argument is a bulk
+                        # string (hiredis would also accept :1, *1, $-1).
+                        b"".join(req)
+                    except TypeError:
+                        return self._anomaly(data, reqs, empties)
+                    append(req)
+                elif req is None or req == []:
+                    empties += 1  # *-1 / *0: Redis ignores empty requests
+                else:
+                    return self._anomaly(data, reqs, empties)
+        except hiredis.ProtocolError as e:
+            return self._anomaly(data, reqs, empties, _translate_hiredis_error(str(e)))
+        if reqs and not reader.has_data() and self._at_boundary(data, reqs[-1][-1]):
+            # The usual case: the read ended on a request boundary.
+            self._partial_req = False
+            self._raw = b""
+            self._done = 0
+            self._pending = 0
+            self._checked = False
+            return reqs, None
+        if empties and not reqs and not reader.has_data() and data[-4:] == b"*0\r\n":
+            self._partial_req = False
+            self._raw = b""
+            self._done = 0
+            self._pending = 0
+            return reqs, None
+        return self._partial(data, reqs, empties)
+
+    def _at_boundary(self, data, arg: bytes) -> bool:
+        if len(data) >= len(arg) + 26 or not self._raw:
+            return _ends_with(data, arg)
+        raw = self._raw
+        # The last argument started in an earlier read: look at the kept bytes.
+        return raw is not _UNKNOWN and _ends_with(raw + bytes(data), arg)
+
+    # -- slow paths --------------------------------------------------------
+
+    def _partial(self, data, reqs, empties):
+        # A request is (or may be) incomplete.  Keep the raw bytes since the
+        # boundary so an anomaly found later can still be re-parsed exactly.
+        self._partial_req = True
+        raw = self._raw
+        if raw is not _UNKNOWN:
+            raw = raw + bytes(data)
+            if len(raw) > RAW_KEEP_LIMIT:
+                if not reqs and not self._checked:
+                    # Last chance to find a header Redis would refuse.
+                    self._checked = True
+                    _, _, err = parse_requests(raw, self.limits)
+                    if err is not None:
+                        return reqs, err
+                raw = _UNKNOWN
+            self._raw = raw
+        if reqs and raw is _UNKNOWN:
+            self._pending = len(data)  # rough: the partial started in this read
+        else:
+            self._pending += len(data)
+        self._done += len(reqs) + empties
+        if reqs or empties:
+            self._checked = False
+        elif not self._checked and raw is not _UNKNOWN:
+            # A read that completed nothing: the incomplete request may carry a
+            # header Redis would refuse at once (a huge bulk length).  Check its
+            # headers once with the exact parser.
+            self._checked = True
+            _, _, err = parse_requests(raw, self.limits)
+            if err is not None:
+                return reqs, err
+        return reqs, None
+
+    def _anomaly(self, data, reqs, empties,
+                 fallback: str = "Protocol error: expected '$', got '*'"):
+        # hiredis found something a Redis request may not contain, or something
+        # that is not a multibulk request at all (an inline command after a
+        # pipelined multibulk one).  Re-parse exactly from the last boundary.
+        raw = self._raw
+        if raw is _UNKNOWN:
+            return reqs, fallback
+        buf = raw + bytes(data)
+        skip = self._done + len(reqs) + empties
+        self.reader = hiredis.Reader()
+        self._partial_req = False
+        self._raw = b""
+        self._done = 0
+        self._checked = False
+        # Skip the requests hiredis already returned (they parse identically).
+        _, pos, _ = parse_requests(buf, self.limits, max_requests=skip)
+        more, err = self._feed_slow(buf[pos:])
+        return reqs + more, err
+
+    def _feed_slow(self, buf: bytes):
+        reqs, pos, err = parse_requests(buf, self.limits)
+        if err is not None:
+            return reqs, err
+        rest = buf[pos:]
+        self._slow = None
+        if rest[:1] == b"*":
+            # Back on a multibulk boundary: return to the hiredis fast path.
+            more, err = self.feed(rest)
+            return reqs + more, err
+        if rest:
+            self._slow = rest
+            self._pending = len(rest)
+        else:
+            self._pending = 0
+        return reqs, None

@@ -1,0 +1,1 @@
+"""The cluster proxy: one endpoint for cluster-unaware clients."""
