@@ -41,14 +41,33 @@ WRONGTYPE = CommandError("WRONGTYPE Operation against a key holding the wrong ki
 
 # Python value type -> Redis type name; type modules add theirs.
 TYPE_NAMES: dict[type, bytes] = {bytes: b"string", bytearray: b"string"}
+# Python value type -> f(value) -> OBJECT ENCODING name (b"listpack", ...).
+ENCODINGS: dict = {}
+# Python value type -> f(value) -> estimated bytes (MEMORY USAGE, used_memory).
+SIZERS: dict = {}
 
 
-def register_type(pytype: type, name: bytes) -> None:
+def register_type(pytype: type, name: bytes, encoding=None, sizer=None) -> None:
+    """Declare a value type: its TYPE name, OBJECT ENCODING and size estimate."""
     TYPE_NAMES[pytype] = name
+    if encoding is not None:
+        ENCODINGS[pytype] = encoding
+    if sizer is not None:
+        SIZERS[pytype] = sizer
 
 
 def type_name(value) -> bytes:
     return TYPE_NAMES[type(value)]
+
+
+def encoding_name(value) -> bytes:
+    fn = ENCODINGS.get(type(value))
+    return fn(value) if fn is not None else b"raw"
+
+
+def value_size(value) -> int:
+    fn = SIZERS.get(type(value))
+    return fn(value) if fn is not None else 16
 
 
 def key_slot(key: bytes) -> int:
