@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
-from binascii import crc_hqx
+from cluster.slots import key_slot
 
 from .protocol import CommandError
 
@@ -69,15 +69,6 @@ def value_size(value) -> int:
     fn = SIZERS.get(type(value))
     return fn(value) if fn is not None else 16
 
-
-def key_slot(key: bytes) -> int:
-    """Cluster hash slot of ``key`` (CRC16-XMODEM of the hash tag or key)."""
-    s = key.find(b"{")
-    if s >= 0:
-        e = key.find(b"}", s + 1)
-        if e > s + 1:
-            key = key[s + 1:e]
-    return crc_hqx(key, 0) & 16383
 
 
 class Database:
