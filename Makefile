@@ -22,9 +22,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-test: $(TEST_STAMP)
 
-# Until cluster mode lands, `make run` starts a single node on port 6379.
+# A local 3-shard cluster on ports 7000-7002 (Ctrl-C stops it).
 run: $(STAMP)
-	$(BIN)/shardis node --port 6379
+	$(BIN)/shardis cluster start --shards 3 --port 7000
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -101,6 +101,10 @@ def process_command(srv, c, argv) -> None:
             return
 
     r = call(srv, c, cmd, argv)
+    if c.asking and top.name != "asking" and not c.in_multi:
+        # ASKING is valid for exactly one command (Redis's resetClient).
+        c.asking = False
+        c.update_slow()
     srv.deliver(c, cmd, argv, r)
 
 

@@ -143,6 +143,7 @@ class Server:
         self.active_expire_enabled = True
         self.on_shutdown: list = []      # callables run at shutdown
         self.background_tasks: list = [] # async callables started with the server
+        self.before_listen: list = []    # callables run when listening starts
         self.update_gate()
         config.on_change["proto-max-bulk-len"] = self._set_bulk_len
         config.on_change["requirepass"] = lambda v: self.update_gate()
@@ -634,6 +635,8 @@ class Server:
 
     async def main(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         self.listen()
+        for fn in self.before_listen:
+            fn()
         gc.collect()
         gc.freeze()
         # Most allocations on the hot path are short-lived argv lists; fewer

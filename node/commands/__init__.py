@@ -9,4 +9,4 @@ networking.c, config.c, ...), cluster.py.
 """
 
 from . import (connection, server, keys, strings, lists, hashes, sets, zsets,  # noqa: F401
-               streams, hyperloglog, geo, sort, tx, pubsub)
+               streams, hyperloglog, geo, sort, tx, pubsub, cluster)
