@@ -14,6 +14,10 @@ from . import keyspace
 
 OPS_SAMPLES = 16  # Redis's STATS_METRIC_SAMPLES
 
+# Callables f(srv) run on every tick, appended by modules at import time
+# (e.g. commands/keys.py's access-clock markers).  Keep each one O(1)-ish.
+TICK_HOOKS: list = []
+
 
 def cron_tick(srv) -> None:
     now = keyspace.update_clock()
@@ -33,6 +37,8 @@ def cron_tick(srv) -> None:
         from .blocking import unpause_clients
         unpause_clients(srv)
     for fn in getattr(srv, "cron_hooks", ()):
+        fn(srv)
+    for fn in TICK_HOOKS:
         fn(srv)
     srv.before_sleep()
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from itertools import islice
+
 from cluster.slots import key_slot
 
 from .protocol import CommandError
@@ -69,6 +71,10 @@ def value_size(value) -> int:
     fn = SIZERS.get(type(value))
     return fn(value) if fn is not None else 16
 
+
+def _nth_key(data: dict, idx: int):
+    """The key at position ``idx`` of ``data``'s iteration order (C-speed skip)."""
+    return next(islice(data, idx, None))
 
 
 class Database:
@@ -142,7 +148,7 @@ class Database:
         self.delete(key)
         if srv is not None:
             srv.stats_expired_keys += 1
-            srv.notify_keyspace_event("g", b"expired", key, self.id)
+            srv.notify_keyspace_event("x", b"expired", key, self.id)
 
     # -- writes -------------------------------------------------------------
 
