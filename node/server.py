@@ -149,8 +149,14 @@ class Server:
         config.on_change["requirepass"] = lambda v: self.update_gate()
         config.on_change["maxmemory"] = lambda v: self.update_gate()
         config.on_change["notify-keyspace-events"] = self._set_notify
+        self._set_slowlog_threshold(config["slowlog-log-slower-than"])
+        config.on_change["slowlog-log-slower-than"] = self._set_slowlog_threshold
 
     # -- configuration hooks ------------------------------------------------
+
+    def _set_slowlog_threshold(self, v):
+        # Nanoseconds a command must take to reach SLOWLOG (negative: never).
+        self.slowlog_ns = v * 1000 if v >= 0 else 1 << 62
 
     def _set_bulk_len(self, v):
         self.parse_limits.proto_max_bulk_len = v
@@ -500,7 +506,7 @@ class Server:
                     return
                 out = c.out
                 r3 = c.resp == 3
-            if dt > 10_000_000 and self.cfg["slowlog-log-slower-than"] >= 0:
+            if dt >= self.slowlog_ns:
                 self.slowlog_push(c, argv, dt // 1000)
             c.last_cmd = cmd.bname
 
@@ -543,7 +549,8 @@ class Server:
     def subcommand(self, cmd: Command, argv):
         """Resolve a container command; returns the subcommand or error bytes."""
         if len(argv) < 2:
-            return self.arity_error(cmd)
+            # COMMAND runs on its own too; CONFIG & co. need a subcommand.
+            return cmd if cmd.handler is not None else self.arity_error(cmd)
         sub = cmd.sub_lookup.get(argv[1]) or cmd.sub_lookup.get(argv[1].lower())
         if sub is None:
             self.stats_total_error_replies += 1
