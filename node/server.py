@@ -651,9 +651,11 @@ class Server:
         gc.set_threshold(50_000, 50, 100)
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
+            # Signals are handled before the first reply: a client that got an
+            # answer can rely on SIGTERM meaning a clean shutdown.
+            await nursery.start(self.watch_signals)
             nursery.start_soon(self.serve_ready_connections)
             nursery.start_soon(self.server_cron)
-            nursery.start_soon(self.watch_signals)
             for fn in self.background_tasks:
                 nursery.start_soon(fn)
             self.log(f"Ready to accept connections ({', '.join(l.addr for l in self.listeners)})")
@@ -662,8 +664,9 @@ class Server:
             await self.finish_shutdown()
             nursery.cancel_scope.cancel()
 
-    async def watch_signals(self) -> None:
+    async def watch_signals(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as sigs:
+            task_status.started()
             async for signum in sigs:
                 name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
                 self.log(f"Received {name} scheduling shutdown...")
