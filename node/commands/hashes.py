@@ -152,7 +152,8 @@ def hmset(c, argv):
 
 
 @command("hsetnx", 4, flags=(WRITE, DENYOOM, FAST), **_1KEY, acl=_HASH, since="2.0.0",
-         complexity="O(1)", summary="Set the value of a hash field, only if the field does not exist")
+         complexity="O(1)",
+         summary="Set the value of a hash field, only if the field does not exist")
 def hsetnx(c, argv):
     db = c.db
     key = argv[1]
@@ -290,7 +291,8 @@ def hgetall(c, argv):
 
 
 @command("hincrby", 4, flags=(WRITE, DENYOOM, FAST), **_1KEY, acl=_HASH, since="2.0.0",
-         complexity="O(1)", summary="Increment the integer value of a hash field by the given number")
+         complexity="O(1)",
+         summary="Increment the integer value of a hash field by the given number")
 def hincrby(c, argv):
     incr = parse_int(argv[3])
     db = c.db

@@ -1,85 +1,14 @@
 """Hash commands against a real node: redis-py RESP2 (r) / RESP3 (r3) and raw
 RESP bytes where the reply type matters.  Expected replies are Redis 7.0's."""
 
-import socket
-
 import pytest
 import redis
 
-from tests.procs import start_node, wait_until
+from tests.node.resp_helpers import (  # noqa: F401 (fixtures)
+    client, command_info, keyevents, port, r3, raw, require_notifications)
+from tests.procs import start_node
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def raw(port, *args, resp=2):
-    """The exact bytes of the reply to one command (RESP2 or RESP3)."""
-    def enc(cmd):
-        out = b"*%d\r\n" % len(cmd)
-        for a in cmd:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%b\r\n" % (len(a), a)
-        return out
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    try:
-        pre = b""
-        if resp == 3:
-            s.sendall(enc(["HELLO", "3"]))
-            pre = _read_until_quiet(s, enc(["PING"]))
-            if pre.startswith(b"-"):
-                pytest.skip("this node does not speak RESP3 yet (no HELLO)")
-        s.sendall(enc(args) + enc(["PING"]))
-        data = b""
-        while not data.endswith(b"+PONG\r\n"):
-            chunk = s.recv(65536)
-            assert chunk, "connection closed"
-            data += chunk
-        return data[:-len(b"+PONG\r\n")]
-    finally:
-        s.close()
-
-
-def _read_until_quiet(s, ping):
-    s.sendall(ping)
-    data = b""
-    while not data.endswith(b"+PONG\r\n"):
-        data += s.recv(65536)
-    return data
-
-
-@pytest.fixture
-def port(shared_node):
-    return shared_node.port
-
-
-def _resp3_client(port):
-    c = redis.Redis(port=port, protocol=3, socket_timeout=10)
-    try:
-        c.flushall()
-    except redis.ResponseError as e:
-        c.close()
-        if "HELLO" in str(e):
-            pytest.skip("this node does not speak RESP3 yet (no HELLO)")
-        raise
-    return c
-
-
-@pytest.fixture
-def r3(shared_node):
-    """conftest's r3, skipping (rather than erroring) while HELLO is missing."""
-    c = _resp3_client(shared_node.port)
-    yield c
-    c.close()
-
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def client(request, shared_node):
-    if request.param == 3:
-        c = _resp3_client(shared_node.port)
-    else:
-        c = redis.Redis(port=shared_node.port, protocol=2, socket_timeout=10)
-        c.flushall()
-    yield c
-    c.close()
 
 
 # -- HSET / HSETNX / HMSET / HGET / HMGET ------------------------------------------
@@ -102,7 +31,8 @@ def test_hset_arity(r):
         r.execute_command("HSET", "h", "a", "1", "b")
     with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'hset' command$"):
         r.execute_command("HSET", "h", "a")
-    with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'hmset' command$"):
+    with pytest.raises(redis.ResponseError,
+                       match="^wrong number of arguments for 'hmset' command$"):
         r.execute_command("HMSET", "h", "a", "1", "b")
     assert r.exists("h") == 0
 
@@ -180,7 +110,8 @@ def test_hkeys_hvals_hgetall_insertion_order(r):
 def test_hgetall_reply_types(r, port):
     r.hset("h", mapping={"a": "1", "b": "2"})
     assert raw(port, "HGETALL", "h") == b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
-    assert raw(port, "HGETALL", "h", resp=3) == b"%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    assert raw(port, "HGETALL", "h", resp=3) == \
+        b"%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
     assert raw(port, "HGETALL", "nokey") == b"*0\r\n"
     assert raw(port, "HGETALL", "nokey", resp=3) == b"%0\r\n"
     assert raw(port, "HKEYS", "h", resp=3) == b"*2\r\n$1\r\na\r\n$1\r\nb\r\n"
@@ -443,7 +374,7 @@ def test_hscan_errors(r):
         r.execute_command("HSCAN", "nokey", "x")
 
 
-# -- types, WATCH, notifications --------------------------------------------------------------------
+# -- types, WATCH, notifications ------------------------------------------------------
 
 HASH_COMMANDS = [
     ("HSET", "k", "f", "v"), ("HSETNX", "k", "f", "v"), ("HMSET", "k", "f", "v"),
@@ -528,47 +459,8 @@ def notify_node():
         p.stop()
 
 
-def _events(node, actions):
-    """Run ``actions(client)`` and return the keyevent notifications it caused."""
-    c = redis.Redis(port=node.port, protocol=2)
-    c.flushall()
-    ps = c.pubsub()
-    ps.psubscribe("__keyevent@0__:*")
-    wait_until(lambda: ps.get_message(timeout=0.1) is not None, what="psubscribe")
-    actions(c)
-    c.publish("__keyevent@0__:zzend", "end")
-    out = []
-
-    def collect():
-        m = ps.get_message(timeout=0.1)
-        if m is not None and m["type"] == "pmessage":
-            ev = m["channel"].split(b":", 1)[1]
-            if ev == b"zzend":
-                return True
-            out.append((ev.decode(), m["data"].decode()))
-        return False
-
-    wait_until(collect, what="notifications")
-    ps.close()
-    c.close()
-    return out
-
-
-def _require_notifications(node):
-    c = redis.Redis(port=node.port, protocol=2)
-    try:
-        c.config_set("notify-keyspace-events", "KEA")
-    except redis.ResponseError:
-        pass  # no CONFIG yet: rely on the start-up option
-    finally:
-        c.close()
-    if not _events(node, lambda c: c.set("probe", "1")):
-        pytest.skip("keyspace notifications are not enabled on this node "
-                    "(start-up notify-keyspace-events not applied, no CONFIG SET)")
-
-
 def test_notifications(notify_node):
-    _require_notifications(notify_node)
+    require_notifications(notify_node)
 
     def actions(c):
         c.hset("h", "a", "1")
@@ -580,7 +472,7 @@ def test_notifications(notify_node):
         c.hdel("h", "a", "b", "n")
         c.hdel("h", "x")
         c.execute_command("HMSET", "h2", "a", "1")
-    assert _events(notify_node, actions) == [
+    assert keyevents(notify_node, actions) == [
         ("hset", "h"), ("hset", "h"), ("hincrby", "h"), ("hincrbyfloat", "h"),
         ("hdel", "h"), ("hdel", "h"), ("del", "h"), ("hset", "h2")]
 
@@ -616,3 +508,34 @@ def test_hscan_follows_the_encoding_limits(notify_node):
     cursor, items = r.hscan("h", 0, count=2)
     assert cursor != 0 and len(items) == 2
     r.close()
+
+
+# COMMAND INFO of Redis 7.0.15: name, arity, flags, first/last/step, ACL categories, tips.
+COMMAND_TABLE = [
+    ("hset", -4, ("write", "denyoom", "fast"), 1, 1, 1, ("@write", "@hash", "@fast"), ()),
+    ("hsetnx", 4, ("write", "denyoom", "fast"), 1, 1, 1, ("@write", "@hash", "@fast"), ()),
+    ("hget", 3, ("readonly", "fast"), 1, 1, 1, ("@read", "@hash", "@fast"), ()),
+    ("hmget", -3, ("readonly", "fast"), 1, 1, 1, ("@read", "@hash", "@fast"), ()),
+    ("hmset", -4, ("write", "denyoom", "fast"), 1, 1, 1, ("@write", "@hash", "@fast"), ()),
+    ("hdel", -3, ("write", "fast"), 1, 1, 1, ("@write", "@hash", "@fast"), ()),
+    ("hlen", 2, ("readonly", "fast"), 1, 1, 1, ("@read", "@hash", "@fast"), ()),
+    ("hstrlen", 3, ("readonly", "fast"), 1, 1, 1, ("@read", "@hash", "@fast"), ()),
+    ("hexists", 3, ("readonly", "fast"), 1, 1, 1, ("@read", "@hash", "@fast"), ()),
+    ("hkeys", 2, ("readonly",), 1, 1, 1, ("@read", "@hash", "@slow"),
+     ("nondeterministic_output_order",)),
+    ("hvals", 2, ("readonly",), 1, 1, 1, ("@read", "@hash", "@slow"),
+     ("nondeterministic_output_order",)),
+    ("hgetall", 2, ("readonly",), 1, 1, 1, ("@read", "@hash", "@slow"),
+     ("nondeterministic_output_order",)),
+    ("hincrby", 4, ("write", "denyoom", "fast"), 1, 1, 1, ("@write", "@hash", "@fast"), ()),
+    ("hincrbyfloat", 4, ("write", "denyoom", "fast"), 1, 1, 1, ("@write", "@hash", "@fast"), ()),
+    ("hrandfield", -2, ("readonly",), 1, 1, 1, ("@read", "@hash", "@slow"),
+     ("nondeterministic_output",)),
+    ("hscan", -3, ("readonly",), 1, 1, 1, ("@read", "@hash", "@slow"),
+     ("nondeterministic_output",)),
+]
+
+
+@pytest.mark.parametrize("row", COMMAND_TABLE, ids=lambda row: row[0])
+def test_command_info(port, row):
+    assert command_info(port, row[0]) == row
