@@ -149,6 +149,8 @@ class Server:
         config.on_change["requirepass"] = lambda v: self.update_gate()
         config.on_change["maxmemory"] = lambda v: self.update_gate()
         config.on_change["notify-keyspace-events"] = self._set_notify
+        if config["notify-keyspace-events"]:
+            self._set_notify(config["notify-keyspace-events"])
         self._set_slowlog_threshold(config["slowlog-log-slower-than"])
         config.on_change["slowlog-log-slower-than"] = self._set_slowlog_threshold
 
