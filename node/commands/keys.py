@@ -84,6 +84,20 @@ def _notify(srv, event: bytes, key: bytes, dbid: int, cls: str = "g") -> None:
     srv.notify_keyspace_event(cls, event, key, dbid)
 
 
+def _lookup_read(c, key, keymiss: bool = True):
+    """lookupKeyRead(): the value or None, counting a keyspace hit or miss
+    and firing ``keymiss`` (not for OBJECT, which looks up with NONOTIFY)."""
+    v = c.db.lookup(key)
+    srv = c.server
+    if v is None:
+        srv.stats_keyspace_misses += 1
+        if keymiss and srv.notify_flags:
+            srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
+    else:
+        srv.stats_keyspace_hits += 1
+    return v
+
+
 # --------------------------------------------------------------------------
 # Glob matching (util.c stringmatchlen)
 # --------------------------------------------------------------------------
@@ -626,12 +640,15 @@ def unlink(c, argv):
          complexity="O(N) where N is the number of keys to check.")
 def exists(c, argv):
     lookup = c.db.lookup
-    if len(argv) == 2:
-        return 0 if lookup(argv[1]) is None else 1
+    srv = c.server
     n = 0
     for key in argv[1:]:
         if lookup(key) is not None:
             n += 1
+        elif srv.notify_flags:
+            srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
+    srv.stats_keyspace_hits += n
+    srv.stats_keyspace_misses += len(argv) - 1 - n
     return n
 
 
@@ -651,7 +668,7 @@ def _type_reply(value) -> Raw:
 @command("type", 2, flags=(READONLY, FAST), first_key=1, last_key=1, step=1, acl=_KS,
          summary="Determine the type stored at key", complexity="O(1)")
 def type_(c, argv):
-    v = c.db.lookup(argv[1])
+    v = _lookup_read(c, argv[1])
     if v is None:
         return _NONE_REPLY
     return _type_reply(v)
@@ -666,7 +683,7 @@ def touch(c, argv):
     db = c.db
     n = 0
     for key in argv[1:]:
-        v = db.lookup(key)
+        v = _lookup_read(c, key)
         if v is not None:
             record_access(db, key, v)
             n += 1
@@ -785,7 +802,7 @@ def scan(c, argv):
         names = keyspace.TYPE_NAMES
         out = []
         for k in found:
-            v = db.lookup(k)
+            v = _lookup_read(c, k)
             name = b"none" if v is None else names.get(type(v), b"unknown")
             if name == typename:
                 out.append(k)
@@ -918,7 +935,7 @@ def copy_(c, argv):
     key, newkey = argv[1], argv[2]
     if src is dst and key == newkey:
         raise SAME_OBJECT
-    value = src.lookup(key)
+    value = _lookup_read(c, key)
     if value is None:
         return 0
     expire = src.expires.get(key, -1)
@@ -1139,7 +1156,7 @@ _TTL_DOC = dict(flags=(READONLY, FAST), first_key=1, last_key=1, step=1, acl=_KS
          tips=("nondeterministic_output",), **_TTL_DOC)
 def ttl(c, argv):
     db = c.db
-    if db.lookup(argv[1]) is None:
+    if _lookup_read(c, argv[1]) is None:
         return -2
     when = db.expires.get(argv[1])
     if when is None:
@@ -1152,7 +1169,7 @@ def ttl(c, argv):
          tips=("nondeterministic_output",), **_TTL_DOC)
 def pttl(c, argv):
     db = c.db
-    if db.lookup(argv[1]) is None:
+    if _lookup_read(c, argv[1]) is None:
         return -2
     when = db.expires.get(argv[1])
     if when is None:
@@ -1165,7 +1182,7 @@ def pttl(c, argv):
          since="7.0.0", **_TTL_DOC)
 def expiretime(c, argv):
     db = c.db
-    if db.lookup(argv[1]) is None:
+    if _lookup_read(c, argv[1]) is None:
         return -2
     when = db.expires.get(argv[1])
     if when is None:
@@ -1177,7 +1194,7 @@ def expiretime(c, argv):
          "milliseconds", since="7.0.0", **_TTL_DOC)
 def pexpiretime(c, argv):
     db = c.db
-    if db.lookup(argv[1]) is None:
+    if _lookup_read(c, argv[1]) is None:
         return -2
     when = db.expires.get(argv[1])
     if when is None:
@@ -1241,7 +1258,7 @@ def object_help(c, argv):
 @command("object|encoding", 3, summary="Inspect the internal encoding of a Redis object",
          since="2.2.3", **_OBJECT_DOC)
 def object_encoding(c, argv):
-    v = c.db.lookup(argv[2])
+    v = _lookup_read(c, argv[2], False)
     if v is None:
         return None
     return keyspace.encoding_name(v)
@@ -1262,7 +1279,7 @@ def _shared_integer(srv, v) -> bool:
 @command("object|refcount", 3, summary="Get the number of references to the value of the key",
          since="2.2.3", **_OBJECT_DOC)
 def object_refcount(c, argv):
-    v = c.db.lookup(argv[2])
+    v = _lookup_read(c, argv[2], False)
     if v is None:
         return None
     return OBJ_SHARED_REFCOUNT if _shared_integer(c.server, v) else 1
@@ -1273,7 +1290,7 @@ def object_refcount(c, argv):
 def object_idletime(c, argv):
     db = c.db
     key = argv[2]
-    v = db.lookup(key)
+    v = _lookup_read(c, key, False)
     if v is None:
         return None
     if _is_lfu(c.server):
@@ -1291,7 +1308,7 @@ def object_idletime(c, argv):
 def object_freq(c, argv):
     db = c.db
     key = argv[2]
-    v = db.lookup(key)
+    v = _lookup_read(c, key, False)
     if v is None:
         return None
     srv = c.server

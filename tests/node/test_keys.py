@@ -768,3 +768,42 @@ def test_new_key_notifications(r):
         r.config_set("notify-keyspace-events", "")
         ps.close()
         sub.close()
+
+
+def test_keyspace_hits_and_misses(r):
+    r.set("k", "v")
+    r.config_resetstat()
+    r.exists("k", "nokey", "k")
+    r.type("k")
+    r.ttl("nokey")
+    r.touch("k", "nokey")
+    r.object("encoding", "k")
+    r.expire("k", 100)          # write lookups are not counted
+    r.rename("k", "k2")
+    stats = r.info("stats")
+    assert (stats["keyspace_hits"], stats["keyspace_misses"]) == (5, 3)
+
+
+def test_keymiss_notifications(r):
+    sub = other_client(r)
+    ps = sub.pubsub()
+    try:
+        ps.subscribe("__keyevent@0__:keymiss")
+        wait_until(lambda: r.pubsub_numsub("__keyevent@0__:keymiss")[0][1] == 1, 5)
+        r.config_set("notify-keyspace-events", "Em")
+        r.exists("m1")
+        r.object("encoding", "m2")     # OBJECT looks up without notifying
+        r.ttl("m3")
+        got = []
+
+        def collect():
+            m = ps.get_message(ignore_subscribe_messages=True, timeout=0.05)
+            if m is not None:
+                got.append(m["data"])
+            return len(got) >= 2
+        wait_until(collect, 10, what="keymiss events")
+        assert got == [b"m1", b"m3"]
+    finally:
+        r.config_set("notify-keyspace-events", "")
+        ps.close()
+        sub.close()
