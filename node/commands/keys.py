@@ -26,11 +26,13 @@ hot path of every other command:
 
 Helpers other modules may call: ``set_idle_time`` / ``set_lfu_freq`` (RESTORE
 IDLETIME / FREQ), ``record_access`` (anything that wants to count as an
-access), ``register_dup`` (a value type's COPY duplicator), ``glob_matcher``.
+access), ``register_dup`` (a value type's COPY duplicator), ``glob_matcher``,
+``free_later`` (lazyfree), ``FLUSHALL_HOOKS`` (work after FLUSHALL).
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import queue
 import random
@@ -899,6 +901,13 @@ def register_dup(pytype: type, fn) -> None:
     DUPS[pytype] = fn
 
 
+_SHAREABLE = frozenset((bytes, int, float, str))
+
+
+def _all_shareable(items) -> bool:
+    return all(map(_SHAREABLE.__contains__, map(type, items)))
+
+
 def dup_value(value):
     t = type(value)
     if t is bytes:
@@ -908,6 +917,14 @@ def dup_value(value):
     fn = DUPS.get(t)
     if fn is not None:
         return fn(value)
+    # Plain containers of immutable items (a hash's dict of bytes, a set)
+    # need only a shallow copy, which runs at C speed.
+    if t is set or t is frozenset:
+        return value.copy()     # set members are hashable, hence immutable
+    if t is dict and _all_shareable(value.values()):
+        return value.copy()
+    if (t is list or t is collections.deque) and _all_shareable(value):
+        return t(value)
     return copy.deepcopy(value)
 
 
@@ -1039,6 +1056,12 @@ def flushdb(c, argv):
     return OK
 
 
+# Callables f(srv) run after FLUSHALL has emptied every database: Redis's
+# flushAllDataAndResetRDB() then saves an empty RDB when save points are set;
+# the snapshot module registers that here.
+FLUSHALL_HOOKS: list = []
+
+
 @command("flushall", -1, flags=(WRITE,), acl=_KS_DANGEROUS, tips=_ALL_SHARDS_OK,
          summary="Remove all keys from all databases",
          complexity="O(N) where N is the total number of keys in all databases")
@@ -1052,6 +1075,8 @@ def flushall(c, argv):
         else:
             _forget_db(db)
     srv.dirty += n
+    for fn in FLUSHALL_HOOKS:
+        fn(srv)
     return OK
 
 
