@@ -99,7 +99,7 @@ class Client:
             self.in_multi or not self.authenticated or self.reply_mode != REPLY_ON
             or (self.resp == 2 and (self.subscriptions or self.psubscriptions
                                     or self.ssubscriptions))
-            or self.monitor or self.asking
+            or self.monitor or self.asking or self.close_after_reply
         )
 
     @property

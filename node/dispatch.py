@@ -18,7 +18,7 @@ import time
 from .client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT
 from .protocol import CommandError, ErrorReply, QUEUED, encode, encode_error
 from .table import (ADMIN, COMMANDS, DENYOOM, FAST, MAY_REPLICATE, NO_AUTH, NO_MULTI, PUBSUB,
-                    STALE, WRITE, Command)
+                    READONLY, SKIP_MONITOR, STALE, WRITE, Command)
 
 NOAUTH = b"NOAUTH Authentication required."
 # Commands a RESP2 client may send while subscribed (Redis 7.0).
@@ -29,6 +29,8 @@ _MULTI_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
 
 
 def process_command(srv, c, argv) -> None:
+    if c.close_after_reply:
+        return  # after QUIT / CLIENT KILL of itself nothing more runs
     name = argv[0]
     cmd = COMMANDS.get(name) or COMMANDS.get(name.lower())
     if cmd is None:
@@ -46,8 +48,8 @@ def process_command(srv, c, argv) -> None:
         cmd = sub
     top = cmd.parent or cmd
 
-    # Authentication (requirepass).
-    if not c.authenticated and NO_AUTH not in cmd.flags:
+    # Authentication (requirepass; none needed once requirepass is cleared).
+    if not c.authenticated and NO_AUTH not in cmd.flags and srv.cfg["requirepass"]:
         _reject(srv, c, encode_error(NOAUTH), cmd)
         return
 
@@ -81,6 +83,12 @@ def process_command(srv, c, argv) -> None:
                 b"OOM command not allowed when used memory > 'maxmemory'."), cmd)
             return
 
+    # A MONITOR client is a replica to Redis: it may not touch the keyspace.
+    if c.monitor and (_touches_keyspace(cmd) or (
+            top.name == "exec" and any(_touches_keyspace(q[0]) for q in c.multi_queue))):
+        _reject(srv, c, encode_error(b"ERR Replica can't interact with the keyspace"), cmd)
+        return
+
     # MULTI: queue everything but the transaction-control commands.
     if c.in_multi and top.name not in _MULTI_IMMEDIATE:
         if NO_MULTI in cmd.flags:
@@ -108,15 +116,17 @@ def process_command(srv, c, argv) -> None:
     srv.deliver(c, cmd, argv, r)
 
 
+def _touches_keyspace(cmd: Command) -> bool:
+    f = cmd.flags
+    return WRITE in f or READONLY in f or MAY_REPLICATE in f
+
+
 def _multi_denyoom(c) -> bool:
     return any(q[0].denyoom for q in c.multi_queue)
 
 
 def call(srv, c, cmd: Command, argv):
     """Run one command: handler, stats, slowlog, MONITOR, propagation."""
-    if srv.monitors and not c.monitor:
-        from .commands.server import feed_monitors
-        feed_monitors(srv, c, argv)
     dirty = srv.dirty
     t0 = time.perf_counter_ns()
     try:
@@ -133,6 +143,11 @@ def call(srv, c, cmd: Command, argv):
     threshold = srv.cfg["slowlog-log-slower-than"]
     if threshold >= 0 and dt // 1000 >= threshold:
         srv.slowlog_push(c, argv, dt // 1000)
+    # Like Redis: after the command (the db it selected, arguments it
+    # redacted), never administrative commands.
+    if srv.monitors and ADMIN not in cmd.flags and SKIP_MONITOR not in cmd.flags:
+        from .commands.connection import feed_monitors
+        feed_monitors(srv, c, argv)
     if srv.aof is not None and srv.dirty != dirty:
         srv.aof.feed(c.db.id, argv, cmd)
     return r

@@ -450,7 +450,6 @@ class Server:
         """Run ``reqs`` in order for ``c``; stops (queueing the rest) if ``c``
         blocks.  This is the hot path: keep it short."""
         out = c.out
-        r3 = c.resp == 3
         commands = COMMANDS
         perf_ns = time.perf_counter_ns
         i = 0
@@ -463,7 +462,6 @@ class Server:
                         c.queue.extend(reqs[i:])
                     return
                 out = c.out
-                r3 = c.resp == 3
                 continue
             cmd = commands.get(argv[0])
             if cmd is None:
@@ -497,7 +495,7 @@ class Server:
             elif t is int:
                 out.append(b":%d\r\n" % r)
             elif r is None:
-                out.append(b"_\r\n" if r3 else b"$-1\r\n")
+                out.append(b"_\r\n" if c.resp == 3 else b"$-1\r\n")
             elif t is ErrorReply:
                 self.count_error(r, cmd)
                 out.append(encode_error(r))
@@ -507,7 +505,6 @@ class Server:
                         c.queue.extend(reqs[i:])
                     return
                 out = c.out
-                r3 = c.resp == 3
             if dt >= self.slowlog_ns:
                 self.slowlog_push(c, argv, dt // 1000)
             c.last_cmd = cmd.bname
@@ -519,6 +516,10 @@ class Server:
         if type(r) is AsyncReply:
             self.start_async_reply(c, r)
             return True
+        if c.reply_mode != REPLY_ON:
+            # The command just switched CLIENT REPLY mode: apply it.
+            self.deliver(c, cmd, argv, r)
+            return c.closed or c.close_after_reply
         c.out.append(encode(r, c.resp))
         return c.closed or c.close_after_reply
 
