@@ -55,6 +55,8 @@ Reply values (what command handlers return):
 
 from __future__ import annotations
 
+import re
+
 import hiredis
 
 __all__ = [
@@ -427,6 +429,67 @@ def parse_requests(buf: bytes, limits: ParseLimits, max_requests: int = -1):
     return reqs, pos, None
 
 
+def scan_headers(buf: bytes, pos: int, left: int, limits: ParseLimits):
+    """Check the headers of ``buf`` from ``pos`` as Redis would, skipping payloads.
+
+    Resumable: returns ``(pos, left, error)`` where ``pos`` is where the next
+    scan resumes (it may lie past the end of ``buf`` while a bulk payload is
+    still arriving) and ``left`` the number of bulk headers still expected in
+    the current multibulk request (0: the next byte starts a request).  Finds
+    the errors Redis reports before a request is complete (a bad or too long
+    header, a bulk length above ``proto-max-bulk-len``) without building
+    arguments, so checking a request that arrives over many reads costs time
+    linear in its headers.
+    """
+    n = len(buf)
+    while pos < n:
+        if left == 0:
+            if buf[pos] != 0x2A:  # an inline request
+                nl = buf.find(b"\n", pos)
+                if nl < 0:
+                    if n - pos > PROTO_INLINE_MAX_SIZE:
+                        return pos, 0, "Protocol error: too big inline request"
+                    break
+                line = buf[pos:nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl]
+                if (b'"' in line or b"'" in line) and split_inline_args(
+                        line.split(b"\x00", 1)[0]) is None:
+                    return pos, 0, "Protocol error: unbalanced quotes in request"
+                pos = nl + 1
+                continue
+            nl = buf.find(b"\r", pos)
+            if nl < 0:
+                if n - pos > PROTO_INLINE_MAX_SIZE:
+                    return pos, 0, "Protocol error: too big mbulk count string"
+                break
+            if nl > n - 2:
+                break
+            ll = _string2ll(buf[pos + 1:nl])
+            if ll is None or ll > INT_MAX:
+                return pos, 0, "Protocol error: invalid multibulk length"
+            if ll > 10 and limits.auth_required:
+                return pos, 0, "Protocol error: unauthenticated multibulk length"
+            pos = nl + 2
+            left = ll if ll > 0 else 0
+            continue
+        nl = buf.find(b"\r", pos)
+        if nl < 0:
+            if n - pos > PROTO_INLINE_MAX_SIZE:
+                return pos, left, "Protocol error: too big bulk count string"
+            break
+        if nl > n - 2:
+            break
+        if buf[pos] != 0x24:  # '$'
+            return pos, left, "Protocol error: expected '$', got '%s'" % chr(buf[pos])
+        bl = _string2ll(buf[pos + 1:nl])
+        if bl is None or bl < 0 or bl > limits.proto_max_bulk_len:
+            return pos, left, "Protocol error: invalid bulk length"
+        if bl > 16384 and limits.auth_required:
+            return pos, left, "Protocol error: unauthenticated bulk length"
+        pos = nl + 2 + bl + 2
+        left -= 1
+    return pos, left, None
+
+
 def _ends_with(data, arg: bytes) -> bool:
     """Does ``data`` end with ``$len\r\n<arg>\r\n``?  (No copy of ``arg``.)"""
     n = len(arg)
@@ -453,6 +516,12 @@ def _translate_hiredis_error(msg: str) -> str:
 
 _UNKNOWN = object()
 
+# An array header announcing 10**7 elements or more.  hiredis allocates the
+# whole list when it reads the header, and freeing an unfilled list of that
+# size when the client goes away stalls the process (about a second per 10**8
+# elements), so such bytes go to the exact parser, which never preallocates.
+_BIG_COUNT = re.compile(rb"\*\d{8}").search
+
 
 class RequestParser:
     """Incremental request parser for one connection.
@@ -465,7 +534,8 @@ class RequestParser:
     ``client-query-buffer-limit``.
     """
 
-    __slots__ = ("reader", "limits", "_raw", "_done", "_slow", "_pending", "_checked", "_partial_req")
+    __slots__ = ("reader", "limits", "_raw", "_done", "_slow", "_pending", "_scan_pos",
+                 "_scan_left", "_partial_req")
 
     def __init__(self, limits: ParseLimits | None = None):
         self.reader = hiredis.Reader()
@@ -476,17 +546,25 @@ class RequestParser:
         self._done = 0  # requests hiredis completed out of self._raw
         self._slow: bytes | None = None  # buffered bytes while in slow mode
         self._pending = 0
-        self._checked = False
+        # Where scan_headers() resumes in self._raw (see _partial).
+        self._scan_pos = 0
+        self._scan_left = 0
         self._partial_req = False  # hiredis may hold part of a request
 
     def pending(self) -> int:
         return self._pending
 
-    def feed(self, data):
+    def feed(self, data, _no_big_check: bool = False):
         if self._slow is not None:
             return self._feed_slow(self._slow + bytes(data))
         if not self._partial_req and data[0] != 0x2A:
             return self._feed_slow(bytes(data))
+        if not _no_big_check and self._raw is not _UNKNOWN and (
+                _BIG_COUNT(data) is not None
+                or (self._partial_req and _BIG_COUNT(self._raw[-10:] + bytes(data[:10])))):
+            # Possibly a huge array header (or payload bytes that look like
+            # one): parse exactly from the last request boundary.
+            return self._anomaly(data, [], 0)
         reader = self.reader
         reader.feed(data)
         reqs = []
@@ -517,13 +595,14 @@ class RequestParser:
             self._raw = b""
             self._done = 0
             self._pending = 0
-            self._checked = False
+            self._scan_pos = self._scan_left = 0
             return reqs, None
         if empties and not reqs and not reader.has_data() and data[-4:] == b"*0\r\n":
             self._partial_req = False
             self._raw = b""
             self._done = 0
             self._pending = 0
+            self._scan_pos = self._scan_left = 0
             return reqs, None
         return self._partial(data, reqs, empties)
 
@@ -543,13 +622,17 @@ class RequestParser:
         raw = self._raw
         if raw is not _UNKNOWN:
             raw = raw + bytes(data)
+            if not reqs:
+                # A read that completed nothing: the incomplete request may
+                # carry a header Redis refuses before the request is complete
+                # (a huge bulk length, a count string with no end).  hiredis
+                # would wait for the data, so check the new headers.
+                pos, left, err = scan_headers(raw, self._scan_pos, self._scan_left, self.limits)
+                if err is not None:
+                    return reqs, err
+                self._scan_pos = pos
+                self._scan_left = left
             if len(raw) > RAW_KEEP_LIMIT:
-                if not reqs and not self._checked:
-                    # Last chance to find a header Redis would refuse.
-                    self._checked = True
-                    _, _, err = parse_requests(raw, self.limits)
-                    if err is not None:
-                        return reqs, err
                 raw = _UNKNOWN
             self._raw = raw
         if reqs and raw is _UNKNOWN:
@@ -557,16 +640,6 @@ class RequestParser:
         else:
             self._pending += len(data)
         self._done += len(reqs) + empties
-        if reqs or empties:
-            self._checked = False
-        elif not self._checked and raw is not _UNKNOWN:
-            # A read that completed nothing: the incomplete request may carry a
-            # header Redis would refuse at once (a huge bulk length).  Check its
-            # headers once with the exact parser.
-            self._checked = True
-            _, _, err = parse_requests(raw, self.limits)
-            if err is not None:
-                return reqs, err
         return reqs, None
 
     def _anomaly(self, data, reqs, empties,
@@ -583,21 +656,27 @@ class RequestParser:
         self._partial_req = False
         self._raw = b""
         self._done = 0
-        self._checked = False
+        self._scan_pos = self._scan_left = 0
         # Skip the requests hiredis already returned (they parse identically).
         _, pos, _ = parse_requests(buf, self.limits, max_requests=skip)
-        more, err = self._feed_slow(buf[pos:])
+        # If nothing more parses, the bytes hiredis refused start an incomplete
+        # request (hiredis rejects a bad type byte before Redis, which waits
+        # for the end of the line): handing them back to hiredis would fail
+        # the same way forever, so they stay on the exact parser.
+        more, err = self._feed_slow(buf[pos:], retry_fast=False)
         return reqs + more, err
 
-    def _feed_slow(self, buf: bytes):
+    def _feed_slow(self, buf: bytes, retry_fast: bool = True):
         reqs, pos, err = parse_requests(buf, self.limits)
         if err is not None:
             return reqs, err
         rest = buf[pos:]
         self._slow = None
-        if rest[:1] == b"*":
+        if rest[:1] == b"*" and (retry_fast or pos) and _BIG_COUNT(rest, 0, 9) is None:
             # Back on a multibulk boundary: return to the hiredis fast path.
-            more, err = self.feed(rest)
+            # ``rest`` is one incomplete request whose header was just read
+            # exactly, so a huge-count lookalike in its payload is no header.
+            more, err = self.feed(rest, True)
             return reqs + more, err
         if rest:
             self._slow = rest
