@@ -539,3 +539,19 @@ COMMAND_TABLE = [
 @pytest.mark.parametrize("row", COMMAND_TABLE, ids=lambda row: row[0])
 def test_command_info(port, row):
     assert command_info(port, row[0]) == row
+
+
+def test_random_picks_follow_changes_to_a_large_hash(r):
+    """HRANDFIELD on a large hash reuses a field list between calls: it must
+    never return deleted fields or miss added ones."""
+    r.hset("h", mapping={"f%d" % i: i for i in range(200)})
+    assert len(r.hrandfield("h", -50)) == 50            # builds the list
+    r.hdel("h", *("f%d" % i for i in range(100)))
+    r.hset("h", mapping={"g%d" % i: i for i in range(100)})   # same size as before
+    got = r.hrandfield("h", -3000, withvalues=True)
+    fields = set(got[::2])
+    assert all(f.startswith(b"g") or int(f[1:]) >= 100 for f in fields)
+    assert any(f.startswith(b"g") for f in fields)
+    assert fields == set(r.hkeys("h"))
+    h = r.hgetall("h")
+    assert all(h[f] == v for f, v in zip(got[::2], got[1::2]))

@@ -585,3 +585,22 @@ COMMAND_TABLE = [
 @pytest.mark.parametrize("row", COMMAND_TABLE, ids=lambda row: row[0])
 def test_command_info(port, row):
     assert command_info(port, row[0]) == row
+
+
+def test_random_picks_follow_changes_to_a_large_set(r):
+    """SRANDMEMBER/SPOP on a large set reuse a member list between calls: it
+    must never return removed members or miss added ones."""
+    r.sadd("s", *("m%d" % i for i in range(200)))
+    assert len(r.srandmember("s", -50)) == 50          # builds the list
+    r.srem("s", *("m%d" % i for i in range(100)))
+    r.sadd("s", *("n%d" % i for i in range(100)))      # same size as before
+    got = set(r.srandmember("s", -3000))
+    assert all(m.startswith(b"n") or int(m[1:]) >= 100 for m in got)
+    assert any(m.startswith(b"n") for m in got)
+    popped = set(r.spop("s", 5)) | {r.spop("s") for _ in range(5)}
+    assert len(popped) == 10 and not popped & set(r.smembers("s"))
+    r.smove("s", "t", "n7")
+    r.sadd("s", "x")
+    got = set(r.srandmember("s", -3000))
+    assert b"n7" not in got and b"x" in got and not popped & got
+    assert got == set(r.smembers("s"))
