@@ -34,3 +34,15 @@ def test_glob(pattern, string, expected):
 def test_nocase():
     assert glob_match(b"HELLO*", b"hello world", nocase=True)
     assert not glob_match(b"HELLO*", b"hello world")
+
+
+def test_pathological_pattern_stays_fast():
+    import time
+    t0 = time.process_time()
+    assert not glob_match(b"a*" * 20 + b"b", b"a" * 60)
+    assert time.process_time() - t0 < 0.5
+
+
+def test_empty_string_only_matches_empty_pattern():
+    assert not glob_match(b"**", b"")
+    assert glob_match(b"", b"")
