@@ -506,7 +506,7 @@ def test_hscan_follows_the_encoding_limits(notify_node):
     assert cursor == 0 and len(items) == 16
     r.hset("h", "f16", "v")
     cursor, items = r.hscan("h", 0, count=2)
-    assert cursor != 0 and len(items) == 2
+    assert cursor != 0 and 0 < len(items) < 17  # Redis may return a few more than COUNT
     r.close()
 
 

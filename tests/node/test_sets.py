@@ -550,7 +550,7 @@ def test_sscan_follows_the_intset_limit(notify_node):
     assert r.sscan("s", 0, count=2) == (0, [b"%d" % i for i in range(16)])
     r.sadd("s", 16)
     cursor, got = r.sscan("s", 0, count=2)
-    assert cursor != 0 and len(got) == 2
+    assert cursor != 0 and 0 < len(got) < 17    # Redis may return a few more than COUNT
     r.close()
 
 
