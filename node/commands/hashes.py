@@ -99,6 +99,24 @@ def _created(c) -> None:
     _cfg = c.server.cfg
 
 
+def _read(c, key):
+    """lookupKeyRead + checkType for a hash: counts a keyspace hit or miss and
+    fires ``keymiss`` on a miss, as Redis's lookupKey does for reads."""
+    h = c.db.lookup_typed(key, dict)
+    if h is None:
+        _miss(c, key)
+    else:
+        c.server.stats_keyspace_hits += 1
+    return h
+
+
+def _miss(c, key) -> None:
+    srv = c.server
+    srv.stats_keyspace_misses += 1
+    if srv.notify_flags:
+        srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
+
+
 def _hset_generic(c, argv):
     """HSET/HMSET body: returns how many fields were created."""
     db = c.db
@@ -178,7 +196,7 @@ def hsetnx(c, argv):
 def hget(c, argv):
     h = c.db.lookup_typed(argv[1], dict)
     if h is None:
-        c.server.stats_keyspace_misses += 1
+        _miss(c, argv[1])
         return None
     c.server.stats_keyspace_hits += 1
     return h.get(argv[2])
@@ -190,7 +208,7 @@ def hget(c, argv):
 def hmget(c, argv):
     h = c.db.lookup_typed(argv[1], dict)
     if h is None:
-        c.server.stats_keyspace_misses += 1
+        _miss(c, argv[1])
         return [None] * (len(argv) - 2)
     c.server.stats_keyspace_hits += 1
     get = h.get
@@ -226,16 +244,6 @@ def hdel(c, argv):
             srv.notify_keyspace_event("h", b"hdel", key, db.id)
             srv.notify_keyspace_event("g", b"del", key, db.id)
     return deleted
-
-
-def _read(c, key):
-    """lookupKeyRead + checkType for a hash, counting keyspace hits/misses."""
-    h = c.db.lookup_typed(key, dict)
-    if h is None:
-        c.server.stats_keyspace_misses += 1
-    else:
-        c.server.stats_keyspace_hits += 1
-    return h
 
 
 @command("hlen", 2, flags=(READONLY, FAST), **_1KEY, acl=_HASH, since="2.0.0",

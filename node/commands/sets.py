@@ -103,13 +103,21 @@ def _created(c) -> None:
 
 
 def _read(c, key):
-    """lookupKeyRead + checkType for a set, counting keyspace hits/misses."""
+    """lookupKeyRead + checkType for a set: counts a keyspace hit or miss and
+    fires ``keymiss`` on a miss, as Redis's lookupKey does for reads."""
     s = c.db.lookup_typed(key, set)
     if s is None:
-        c.server.stats_keyspace_misses += 1
+        _miss(c, key)
     else:
         c.server.stats_keyspace_hits += 1
     return s
+
+
+def _miss(c, key) -> None:
+    srv = c.server
+    srv.stats_keyspace_misses += 1
+    if srv.notify_flags:
+        srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
 
 
 @command("sadd", -3, flags=(WRITE, DENYOOM, FAST), **_1KEY, acl=_SET, since="1.0.0",

@@ -555,3 +555,37 @@ def test_random_picks_follow_changes_to_a_large_hash(r):
     assert fields == set(r.hkeys("h"))
     h = r.hgetall("h")
     assert all(h[f] == v for f, v in zip(got[::2], got[1::2]))
+
+
+def _stats(r):
+    info = r.info("stats")
+    return info["keyspace_hits"], info["keyspace_misses"]
+
+
+def test_keyspace_hits_and_misses(r):
+    r.hset("h", "a", "1")
+    h0, m0 = _stats(r)
+    r.hget("h", "a")                 # hit
+    r.hget("nokey", "a")             # miss
+    r.hmget("nokey", "a", "b")       # one miss: one key
+    r.hgetall("h")                   # hit
+    r.hset("h", "b", "2")            # a write lookup counts nothing
+    r.hincrby("h", "n", 1)
+    r.hdel("nokey", "x")
+    h1, m1 = _stats(r)
+    assert (h1 - h0, m1 - m0) == (2, 2)
+
+
+def test_keymiss_notifications(notify_node):
+    require_notifications(notify_node)
+    c = redis.Redis(port=notify_node.port, protocol=2)
+    c.config_set("notify-keyspace-events", "KEAm")
+    try:
+        events = keyevents(notify_node, lambda c: (
+            c.hget("h", "a"), c.hset("h", "a", "1"), c.hget("h", "a"), c.hlen("nokey"),
+            c.hdel("nokey", "a"), c.hincrby("new", "f", 1), c.hscan("gone", 0)))
+    finally:
+        c.config_set("notify-keyspace-events", "KEA")
+        c.close()
+    assert events == [("keymiss", "h"), ("hset", "h"), ("keymiss", "nokey"),
+                      ("hincrby", "new"), ("keymiss", "gone")]

@@ -604,3 +604,35 @@ def test_random_picks_follow_changes_to_a_large_set(r):
     got = set(r.srandmember("s", -3000))
     assert b"n7" not in got and b"x" in got and not popped & got
     assert got == set(r.smembers("s"))
+
+
+def test_keyspace_hits_and_misses(r):
+    def stats():
+        info = r.info("stats")
+        return info["keyspace_hits"], info["keyspace_misses"]
+    r.sadd("a", "1")
+    h0, m0 = stats()
+    r.sismember("a", "1")            # hit
+    r.smembers("nokey")              # miss
+    r.sinter("a", "nokey")           # hit + miss
+    r.sunionstore("d", "a", "nokey")  # source keys are read lookups: hit + miss
+    r.sadd("a", "2")                 # write lookups count nothing
+    r.spop("nokey")
+    r.smove("nokey", "a", "1")
+    h1, m1 = stats()
+    assert (h1 - h0, m1 - m0) == (3, 3)
+
+
+def test_keymiss_notifications(notify_node):
+    require_notifications(notify_node)
+    c = redis.Redis(port=notify_node.port, protocol=2)
+    c.config_set("notify-keyspace-events", "KEAm")
+    try:
+        events = keyevents(notify_node, lambda c: (
+            c.sismember("s", "a"), c.sadd("s", "a"), c.scard("s"), c.spop("nokey"),
+            c.sinter("s", "nokey"), c.srandmember("gone", 2)))
+    finally:
+        c.config_set("notify-keyspace-events", "KEA")
+        c.close()
+    assert events == [("keymiss", "s"), ("sadd", "s"), ("keymiss", "nokey"),
+                      ("keymiss", "gone")]
