@@ -97,6 +97,16 @@ def _size(s: set) -> int:
 keyspace.register_type(set, b"set", encoding=_encoding, sizer=_size)
 
 
+def bind_config(cfg: dict) -> None:
+    """Read the encoding limits from the server's live configuration.
+
+    For start-up wiring (``bind_config(server.cfg)``), so that values loaded
+    from disk before any command report the right OBJECT ENCODING.  Every
+    command that creates a key binds it too (``_created``)."""
+    global _cfg
+    _cfg = cfg
+
+
 def _created(c) -> None:
     global _cfg
     _cfg = c.server.cfg
