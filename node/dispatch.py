@@ -136,7 +136,6 @@ def call(srv, c, cmd: Command, argv):
     dt = time.perf_counter_ns() - t0
     cmd.calls += 1
     cmd.usec += dt
-    srv.stats_numcommands += 1
     c.last_cmd = cmd.bname
     if type(r) is ErrorReply:
         srv.count_error(r, cmd)

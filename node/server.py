@@ -42,7 +42,7 @@ from .client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from .config import Config, ConfigError
 from .keyspace import Database
 from .protocol import (CommandError, ErrorReply, ParseLimits, Raw, encode, encode_error)
-from .table import COMMANDS, MOVABLEKEYS, NO_AUTH, Command
+from .table import COMMANDS, MOVABLEKEYS, NO_AUTH, TOP, Command
 
 SHARDIS_VERSION = "0.1.0"
 REDIS_VERSION = "7.0.15"   # what clients see; they gate features on it
@@ -125,7 +125,6 @@ class Server:
         self.latency_events: dict = {}
         self.errorstats: dict = {}
         # stats (INFO)
-        self.stats_numcommands = 0
         self.stats_numconnections = 0
         self.stats_rejected_conn = 0
         self.stats_expired_keys = 0
@@ -153,6 +152,17 @@ class Server:
             self._set_notify(config["notify-keyspace-events"])
         self._set_slowlog_threshold(config["slowlog-log-slower-than"])
         config.on_change["slowlog-log-slower-than"] = self._set_slowlog_threshold
+
+    @property
+    def stats_numcommands(self) -> int:
+        """Commands processed: the sum of every command's call counter
+        (derived, so the hot path does not keep a second counter)."""
+        total = 0
+        for cmd in TOP.values():
+            total += cmd.calls
+            for sub in cmd.subcommands.values():
+                total += sub.calls
+        return total
 
     # -- configuration hooks ------------------------------------------------
 
@@ -452,6 +462,7 @@ class Server:
         out = c.out
         commands = COMMANDS
         perf_ns = time.perf_counter_ns
+        slowlog_ns = self.slowlog_ns
         i = 0
         for argv in reqs:
             i += 1
@@ -486,7 +497,6 @@ class Server:
             dt = perf_ns() - t0
             cmd.calls += 1
             cmd.usec += dt
-            self.stats_numcommands += 1
             t = type(r)
             if t is Raw:
                 out.append(r)
@@ -505,7 +515,7 @@ class Server:
                         c.queue.extend(reqs[i:])
                     return
                 out = c.out
-            if dt >= self.slowlog_ns:
+            if dt >= slowlog_ns:
                 self.slowlog_push(c, argv, dt // 1000)
             c.last_cmd = cmd.bname
 
