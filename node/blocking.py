@@ -8,7 +8,9 @@ key ready calls ``signal_key_as_ready``; before the server sleeps,
 
 A blocking command blocks with ``block_on_keys(c, keys, timeout, serve,
 timeout_reply)``: ``serve(c, key)`` is called when ``key`` may be ready and
-returns the reply, or ``NOT_READY`` to keep waiting.
+returns the reply, or ``NOT_READY`` to keep waiting (the clients queued after
+it on that key are not tried either), or ``SKIP`` to keep waiting while the
+next clients are still offered the key (XREAD: each waits for its own ID).
 
 What it must not do: know any data type; the commands supply ``serve``.
 """
@@ -27,6 +29,7 @@ class _NotReady:
 
 
 NOT_READY = _NotReady()
+SKIP = _NotReady()
 UNBLOCKED_ERROR = ErrorReply(b"UNBLOCKED client unblocked via CLIENT UNBLOCK")
 
 
@@ -66,14 +69,18 @@ def handle_ready_keys(srv) -> None:
         srv.ready_keys = []
         for db, key in ready:
             q = db.blocking_keys.get(key)
-            while q:
-                c = q[0]
+            i = 0
+            while q and i < len(q):
+                c = q[i]
                 if not c.blocked or c.closed:
-                    q.popleft()
+                    del q[i]
                     continue
                 r = c.block_data(c, key)
                 if r is NOT_READY:
                     break
+                if r is SKIP:
+                    i += 1
+                    continue
                 unblock_client(srv, c, r)
                 q = db.blocking_keys.get(key)
         # Replies of unblocked clients, and what they ran since, go out now.

@@ -155,6 +155,8 @@ class Database:
     def set(self, key, value) -> None:
         """Store ``value`` at ``key``, dropping any TTL (SET semantics)."""
         data = self.data
+        if self.blocking_keys:
+            self._signal_stream_gone(key)
         if key not in data and self.slot_index is not None:
             self._index_add(key)
         data[key] = value
@@ -189,6 +191,8 @@ class Database:
         data = self.data
         if key not in data:
             return False
+        if self.blocking_keys:
+            self._signal_stream_gone(key)
         del data[key]
         if self.expires:
             self.expires.pop(key, None)
@@ -217,6 +221,9 @@ class Database:
 
     def flush(self) -> int:
         n = len(self.data)
+        if self.blocking_keys:
+            for key in list(self.blocking_keys):
+                self._signal_stream_gone(key)
         if self.watched:
             for key in list(self.watched):
                 if key in self.data:
@@ -251,6 +258,13 @@ class Database:
                 continue
             return key
         return None
+
+    def _signal_stream_gone(self, key) -> None:
+        # Redis's dbGenericDelete/dbOverwrite: a stream that goes away wakes
+        # the clients blocked on it (XREADGROUP replies -UNBLOCKED).
+        if key in self.blocking_keys and self.server is not None and \
+                TYPE_NAMES.get(type(self.data.get(key))) == b"stream":
+            self.server.ready_keys.append((self, key))
 
     # -- WATCH ----------------------------------------------------------------
 
