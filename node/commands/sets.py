@@ -11,6 +11,11 @@ in ascending numeric order (SMEMBERS, SSCAN, SUNION...).  The encoding is
 derived from the current contents and limits each time, so unlike Redis, a
 set that loses its last non-integer member (or whose limit is raised)
 reports intset again rather than staying a hashtable.
+
+Random picks (SPOP, SRANDMEMBER) go through ``sampling.Sampler``, so code
+here that removes members in place calls ``_sampler.forget``.  SPOP rewrites
+its argument vector to what it did (SREM of the popped members, or DEL), as
+Redis propagates it, so an AOF replay does not depend on the random choice.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from tests.node.resp_helpers import (  # noqa: F401 (fixtures)
-    client, command_info, keyevents, plain, port, r3, raw, require_notifications)
+    client, command_info, keyevents, plain, port, raw, require_notifications)
 from tests.procs import start_node
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
