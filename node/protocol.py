@@ -516,6 +516,39 @@ def _translate_hiredis_error(msg: str) -> str:
 
 _UNKNOWN = object()
 
+
+def _end_of_completed(data, reqs, marks=None):
+    """Offset in ``data`` just past the requests ``reqs`` completed by it.
+
+    hiredis accepts only canonical headers, so re-encoding ``reqs`` (with the
+    empty requests ``marks``: (index in reqs, bytes)) gives the bytes it
+    consumed; the first one may have started in an earlier read.
+    ``data[:end]`` is then a suffix of their encoding ending in CRLF.
+    Returns None unless exactly one offset fits (which only periodic
+    payloads made of CRLFs could prevent).
+    """
+    encs = [encode_command(*r) for r in reqs]
+    for i, empty in reversed(marks or ()):
+        encs.insert(i, empty)
+    first = encs[0]
+    rest = b"".join(encs[1:])
+    d = bytes(data)
+    n_rest = len(rest)
+    hi = min(len(d), n_rest + len(first))
+    found = None
+    i = d.find(b"\r\n", n_rest - 1 if n_rest else 0)
+    for _ in range(256):
+        if i < 0 or i + 2 > hi:
+            return found
+        end = i + 2
+        if d[end - n_rest:end] == rest and first.endswith(d[:end - n_rest]):
+            if found is not None:
+                return None
+            found = end
+        i = d.find(b"\r\n", i + 1)
+    return None  # too many candidates to be sure
+
+
 # An array header announcing 10**7 elements or more.  hiredis allocates the
 # whole list when it reads the header, and freeing an unfilled list of that
 # size when the client goes away stalls the process (about a second per 10**8
@@ -570,6 +603,7 @@ class RequestParser:
         reqs = []
         append = reqs.append
         empties = 0
+        marks = None  # where the empty requests were, for _anomaly
         try:
             while True:
                 req = reader.gets()
@@ -581,14 +615,17 @@ class RequestParser:
                         # string (hiredis would also accept :1, *1, $-1).
                         b"".join(req)
                     except TypeError:
-                        return self._anomaly(data, reqs, empties)
+                        return self._anomaly(data, reqs, empties, marks=marks)
                     append(req)
                 elif req is None or req == []:
                     empties += 1  # *-1 / *0: Redis ignores empty requests
+                    if marks is None:
+                        marks = []
+                    marks.append((len(reqs), b"*0\r\n" if req == [] else b"*-1\r\n"))
                 else:
-                    return self._anomaly(data, reqs, empties)
+                    return self._anomaly(data, reqs, empties, marks=marks)
         except hiredis.ProtocolError as e:
-            return self._anomaly(data, reqs, empties, _translate_hiredis_error(str(e)))
+            return self._anomaly(data, reqs, empties, _translate_hiredis_error(str(e)), marks)
         if reqs and not reader.has_data() and self._at_boundary(data, reqs[-1][-1]):
             # The usual case: the read ended on a request boundary.
             self._partial_req = False
@@ -643,15 +680,27 @@ class RequestParser:
         return reqs, None
 
     def _anomaly(self, data, reqs, empties,
-                 fallback: str = "Protocol error: expected '$', got '*'"):
+                 fallback: str = "Protocol error: expected '$', got '*'", marks=None):
         # hiredis found something a Redis request may not contain, or something
         # that is not a multibulk request at all (an inline command after a
         # pipelined multibulk one).  Re-parse exactly from the last boundary.
         raw = self._raw
         if raw is _UNKNOWN:
-            return reqs, fallback
+            # The bytes since the last boundary were dropped (a long stream
+            # that never ended a read on a request boundary, as redis-cli
+            # --pipe sends, whose last command follows an empty inline line).
+            # Resume right after the last request hiredis completed, if it
+            # can be located; otherwise the failing request is the one
+            # hiredis held, and it cannot be valid.
+            end = _end_of_completed(data, reqs, marks) if reqs or marks else None
+            if end is None:
+                return reqs, fallback
+            raw = b""
+            data = data[end:]
+            skip = 0
+        else:
+            skip = self._done + len(reqs) + empties
         buf = raw + bytes(data)
-        skip = self._done + len(reqs) + empties
         self.reader = hiredis.Reader()
         self._partial_req = False
         self._raw = b""
