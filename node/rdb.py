@@ -673,12 +673,13 @@ def zipmap_decode(zm) -> list:
 # Values -> bytes
 # --------------------------------------------------------------------------
 
+_BUILTIN_TYPES = {dict: b"hash", set: b"set", deque: b"list"}
+
+
 def _type_name(value) -> bytes:
     from . import keyspace
-    t = keyspace.TYPE_NAMES.get(type(value))
+    t = keyspace.TYPE_NAMES.get(type(value)) or _BUILTIN_TYPES.get(type(value))
     if t is None:
-        if isinstance(value, deque):
-            return b"list"
         raise RDBError("cannot serialize a value of type %s" % type(value).__name__)
     return t
 

@@ -7,3 +7,6 @@ def setup_server(srv) -> None:
     if srv.cfg["cluster-enabled"]:
         from cluster.node import enable_cluster
         enable_cluster(srv)
+    # RDB snapshots: load dir/dbfilename, save points, the save at shutdown.
+    from .snapshot import setup as setup_snapshots
+    setup_snapshots(srv)

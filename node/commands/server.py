@@ -997,13 +997,20 @@ def lastsave(c, argv):
 
 
 _NO_PERSISTENCE = "ERR this node has no persistence: %s is not available"
+_BGSAVE_IN_PROGRESS = CommandError("ERR Background save already in progress")
 
 
 @command("save", 1, flags=(NO_ASYNC_LOADING, ADMIN, NOSCRIPT, NO_MULTI), since="1.0.0",
          complexity="O(N) where N is the total number of keys in all databases",
          summary="Synchronously save the dataset to disk")
 def save(c, argv):
-    raise CommandError(_NO_PERSISTENCE % "SAVE")
+    from .. import snapshot
+    srv = c.server
+    if getattr(srv, "child_pid", 0):
+        raise _BGSAVE_IN_PROGRESS
+    if not snapshot.save(srv):
+        raise CommandError("ERR")
+    return OK
 
 
 @command("bgsave", -1, flags=(NO_ASYNC_LOADING, ADMIN, NOSCRIPT), since="1.0.0",
@@ -1011,7 +1018,17 @@ def save(c, argv):
 def bgsave(c, argv):
     if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() != b"schedule"):
         raise SYNTAX
-    raise CommandError(_NO_PERSISTENCE % "BGSAVE")
+    from .. import snapshot
+    srv = c.server
+    if getattr(srv, "child_pid", 0):
+        raise _BGSAVE_IN_PROGRESS
+    if c.in_multi:
+        # Inside EXEC: a fork now would snapshot half a transaction.
+        snapshot.schedule_bgsave(srv)
+        return _status("Background saving scheduled")
+    if not snapshot.bgsave(srv):
+        raise CommandError("ERR")
+    return _status("Background saving started")
 
 
 @command("bgrewriteaof", 1, flags=(NO_ASYNC_LOADING, ADMIN, NOSCRIPT), since="1.0.0",
@@ -1043,8 +1060,14 @@ def shutdown(c, argv):
         # The shutdown starts at once and cannot be interrupted.
         raise CommandError("ERR No shutdown in progress.")
     mode = "nosave" if "nosave" in opts else "save" if "save" in opts else "default"
-    srv.shutdown_flags = frozenset(opts)
     srv.log("User requested shutdown...", "warning")
+    # prepareForShutdown(): the final save happens now, so that a failure can
+    # be answered (the server then keeps running, unless FORCE).
+    from .. import snapshot
+    if not snapshot.shutdown_save(srv, mode) and "force" not in opts:
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    srv.shutdown_saved = True
+    srv.shutdown_flags = frozenset(opts)
     # Like Redis the caller gets no reply: its connection closes with the
     # server.  Requests it pipelined after SHUTDOWN wait (blocked) forever.
     from ..server import BLOCKED
@@ -1540,6 +1563,19 @@ _DEBUG_HELP = [
     "    it is used instead of the 'key' prefix. These are not propagated to",
     "    replicas. Cluster slots are not respected so keys not belonging to the",
     "    current node can be created in cluster mode.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1589,6 +1625,12 @@ def debug(c, argv):
         secs = _strtod(argv[2])
         if secs > 0:
             time.sleep(secs)          # blocks the whole server, like Redis
+        return OK
+    if sub == b"reload":
+        from .. import snapshot
+        err = snapshot.debug_reload(srv, argv[2:])
+        if err is not None:
+            raise CommandError(err)
         return OK
     if sub == b"set-active-expire" and n == 3:
         srv.active_expire_enabled = bool(_atoi(argv[2]))
