@@ -76,6 +76,18 @@ def still_open(s: socket.socket) -> bool:
     return read_exactly(s, b"+PONG\r\n", timeout=10) == b"+PONG\r\n"
 
 
+def closed_by_server(s: socket.socket) -> bool:
+    """Has the server closed this connection?  Sends nothing (so it does not
+    count as activity) and consumes nothing."""
+    s.settimeout(0.05)
+    try:
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
 def enc(*args) -> bytes:
     out = [b"*%d\r\n" % len(args)]
     for a in args:
