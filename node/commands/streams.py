@@ -49,6 +49,8 @@ from ..protocol import NULL_ARRAY, OK, CommandError, ErrorReply, Map, Raw, RSet
 from ..table import (BLOCKING, DENYOOM, FAST, LOADING, READONLY, STALE, WRITE, command,
                      container)
 from .keys import register_dup
+from .server import malloc_size as _malloc_size
+from .server import register_digest_walker
 from .util import SYNTAX, parse_int, wrong_args
 
 M64 = (1 << 64) - 1
@@ -139,13 +141,37 @@ def _el_size(b: bytes) -> int:
 # --------------------------------------------------------------------------
 
 class _Node:
-    """One listpack of Redis's radix tree (only what its decisions need)."""
+    """One listpack of Redis's radix tree (only what its decisions need).
 
-    __slots__ = ("master", "live", "deleted", "body", "fields", "last")
+    ``alloc`` is the allocation Redis would hold for it (jemalloc size class),
+    for MEMORY USAGE: 4096 bytes preallocated while it is the tail, shrunk to
+    fit when the next node starts; 0 when unknown (a node loaded from RDB)."""
+
+    __slots__ = ("master", "live", "deleted", "body", "fields", "last", "alloc")
+
+    def __init__(self):
+        self.alloc = 0
 
     def lp_bytes(self) -> int:
         # header (6) + end byte (1) + the live/deleted counters + the rest
         return 7 + _int_size(self.live) + _int_size(self.deleted) + self.body
+
+    def set_counts(self, live: int, deleted: int) -> None:
+        """lpReplaceInteger() of the live, then the deleted counter: a
+        listpack that shrinks is reallocated to fit, one that outgrows its
+        allocation is reallocated to its new size."""
+        grew = _int_size(live) - _int_size(self.live)
+        self.live = live
+        if grew:
+            b = self.lp_bytes()
+            if grew < 0 or b > self.alloc:
+                self.alloc = _malloc_size(b)
+        grew = _int_size(deleted) - _int_size(self.deleted)
+        self.deleted = deleted
+        if grew:
+            b = self.lp_bytes()
+            if grew < 0 or b > self.alloc:
+                self.alloc = _malloc_size(b)
 
 
 class Nack:
@@ -182,7 +208,7 @@ class Stream:
     """A stream value (see the module docstring)."""
 
     __slots__ = ("ids", "entries", "nodes", "starts", "last_id", "max_deleted",
-                 "entries_added", "groups")
+                 "entries_added", "groups", "raxn")
 
     def __init__(self):
         self.ids: list = []
@@ -193,6 +219,7 @@ class Stream:
         self.max_deleted = 0
         self.entries_added = 0
         self.groups: dict | None = None
+        self.raxn = -1              # cached rax_numnodes(starts), -1: stale
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -223,9 +250,13 @@ class Stream:
             lpb = node.body + (9 if live < 128 else 7 + _int_size(live)) + \
                 (2 if dele < 128 else _int_size(dele))
             if lpb + tot >= maxbytes or (maxentries and live + dele >= maxentries):
+                # lpShrinkToFit() on the node being closed
+                if lpb < node.alloc:
+                    node.alloc = _malloc_size(lpb)
                 node = None
         if node is None:
             node = _Node()
+            node.alloc = _malloc_size(4096 if maxbytes > 4096 else maxbytes)
             node.master = new
             node.live = 1
             node.deleted = 0
@@ -236,6 +267,7 @@ class Stream:
                 body += _el_size(f)
             nodes.append(node)
             self.starts.append(new)
+            self.raxn = -1
             same = True
             body += 6       # flags, and the ID as two zero deltas
         else:
@@ -260,6 +292,9 @@ class Stream:
             body += _int_size(nf) + _int_size(2 * nf + 4)
         node.body = body
         node.last = new
+        lpb = body + 11 if node.live < 128 and node.deleted < 128 else node.lp_bytes()
+        if lpb > node.alloc:
+            node.alloc = _malloc_size(lpb)
         e = [b"%d-%d" % (new >> 64, new & M64), fv]
         self.entries[new] = e
         self.ids.append(new)
@@ -282,9 +317,9 @@ class Stream:
             # The last live entry of a node: the whole listpack goes.
             del self.nodes[k]
             del starts[k]
+            self.raxn = -1
         else:
-            node.live -= 1
-            node.deleted += 1
+            node.set_counts(node.live - 1, node.deleted + 1)
         return True
 
     def trim(self, maxlen: int, minid: int | None, approx: bool, limit: int) -> int:
@@ -318,13 +353,13 @@ class Stream:
                 if m > live:
                     m = live
             if m > 0:
-                node.live -= m
-                node.deleted += m
+                node.set_counts(node.live - m, node.deleted + m)
                 deleted += m
             break
         if k:
             del nodes[:k]
             del self.starts[:k]
+            self.raxn = -1
         if deleted:
             ent = self.entries
             for i in ids[:deleted]:
@@ -359,17 +394,41 @@ def _encoding(s: Stream) -> bytes:
     return b"stream"
 
 
+def _rax_usage(numele: int, numnodes: int) -> int:
+    """streamRadixTreeMemoryUsage()."""
+    return numele * 16 + numnodes * (4 + 8 * 30)
+
+
+def _pel_usage(pel) -> int:
+    n = len(pel)
+    # Exact node count for the PELs one normally has; a linear estimate for
+    # huge ones keeps the size cheap to compute (maxmemory re-measures keys).
+    nodes = rax_numnodes(list(pel.keys())) if n <= 1024 else 2 * n + 1
+    return _rax_usage(n, nodes)
+
+
+def _node_alloc(node: _Node) -> int:
+    return node.alloc or _malloc_size(node.lp_bytes())
+
+
 def _size(s: Stream) -> int:
-    """An estimate in the spirit of objectComputeSize(): listpacks, radix tree
-    and consumer group overhead."""
-    total = 16 + 80
-    for node in s.nodes:
-        total += node.lp_bytes() + 48
+    """objectComputeSize() for a stream, with its default 5 samples."""
+    nodes = s.nodes
+    k = len(nodes)
+    if s.raxn < 0:
+        s.raxn = rax_numnodes(s.starts)
+    total = 16 + 80 + _rax_usage(k, s.raxn)
+    if k <= 5:
+        for node in nodes:
+            total += _node_alloc(node)
+    else:
+        avg = sum(_node_alloc(node) for node in nodes[:5]) // 5
+        total += avg * (k - 1) + _node_alloc(nodes[-1])
     if s.groups:
         for g in s.groups.values():
-            total += 64 + 48 * len(g.pel)
+            total += 40 + _pel_usage(g.pel) + 24 * len(g.pel)
             for cons in g.consumers.values():
-                total += 64 + len(cons.name) + 24 * len(cons.pel)
+                total += 24 + len(cons.name) + _pel_usage(cons.pel)
     return total
 
 
@@ -385,7 +444,7 @@ def _dup(s: Stream) -> Stream:
     for node in s.nodes:
         m = _Node()
         m.master, m.live, m.deleted = node.master, node.live, node.deleted
-        m.body, m.fields, m.last = node.body, node.fields, node.last
+        m.body, m.fields, m.last, m.alloc = node.body, node.fields, node.last, node.alloc
         n.nodes.append(m)
     n.starts = list(s.starts)
     n.last_id = s.last_id
@@ -420,44 +479,43 @@ def _digest_walk(s: Stream):
         yield i >> 64, i & M64, list(zip(fv[0::2], fv[1::2]))
 
 
-try:
-    from .server import register_digest_walker
-except ImportError:  # pragma: no cover - a node without DEBUG DIGEST-VALUE
-    pass
-else:
-    register_digest_walker(Stream, _digest_walk)
+register_digest_walker(Stream, _digest_walk)
 
 
-def _rax_nodes(starts: list) -> int:
-    """rax->numnodes of the radix tree keyed by the nodes' 128-bit master IDs
-    (big endian): the canonical compressed trie, as rax keeps it."""
-    if not starts:
-        return 1
-    keys = [x.to_bytes(16, "big") for x in starts]
-
-    def count(lo: int, hi: int, d: int) -> int:
-        # keys[lo:hi] share their first d bytes; a node starts at byte d.
-        if d == 16:
-            return 1
-        if hi - lo == 1:
-            return 2
-        first, last = keys[lo], keys[hi - 1]
-        e = d
-        while first[e] == last[e]:
-            e += 1
-        n = 1 if e > d else 0       # a compressed node for bytes d..e-1
-        n += 1                      # the node where the keys branch
-        i = lo
-        while i < hi:
-            b = keys[i][e]
-            j = i + 1
-            while j < hi and keys[j][e] == b:
-                j += 1
-            n += count(i, j, e + 1)
-            i = j
-        return n
-
-    return count(0, len(keys), 0)
+def rax_numnodes(keys: list) -> int:
+    """rax->numnodes of a radix tree of 16-byte big-endian keys (``keys``:
+    sorted distinct 128-bit ints), i.e. of the canonical compressed trie rax
+    keeps: one node per branching point, per leaf, and per run of bytes
+    between them, plus the head.  O(n), from the common prefixes of
+    neighbouring keys."""
+    n = len(keys)
+    if n < 2:
+        return n + 1
+    lcps = [(128 - (keys[i] ^ keys[i + 1]).bit_length()) >> 3 for i in range(n - 1)]
+    total = n
+    # A leaf hangs off the deeper of its neighbouring branch points; the bytes
+    # between that point and the key's end make one compressed node.
+    prev = -1
+    for i in range(n):
+        right = lcps[i] if i < n - 1 else -1
+        if (prev if prev > right else right) < 15:
+            total += 1
+        prev = right
+    # Branch points, each with a compressed node above it when its parent
+    # branches more than one byte higher.
+    stack: list = []
+    for lcp in lcps + [-1]:
+        while stack and stack[-1] > lcp:
+            d = stack.pop()
+            parent = stack[-1] if stack and stack[-1] > lcp else lcp
+            if parent >= 0 and d > parent + 1:
+                total += 1
+        if lcp >= 0 and (not stack or stack[-1] < lcp):
+            stack.append(lcp)
+            total += 1
+    if min(lcps) > 0:
+        total += 1          # the head: a compressed node for the common prefix
+    return total
 
 
 # --------------------------------------------------------------------------
@@ -1833,7 +1891,7 @@ def _xinfo_stream(c, argv):
     m = Map([
         b"length", len(s.ids),
         b"radix-tree-keys", len(s.nodes),
-        b"radix-tree-nodes", _rax_nodes(s.starts),
+        b"radix-tree-nodes", rax_numnodes(s.starts),
         b"last-generated-id", fmt_id(s.last_id),
         b"max-deleted-entry-id", fmt_id(s.max_deleted),
         b"entries-added", s.entries_added,

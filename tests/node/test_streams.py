@@ -812,6 +812,27 @@ def test_type_encoding_copy(r):
     assert raw(r, "XPENDING", "s", "g")[0] == 0
 
 
+def test_memory_usage_follows_redis_listpack_nodes(r):
+    # Redis counts the allocation of each listpack node (4096 bytes are
+    # preallocated for the tail, full nodes are shrunk to fit), the radix
+    # tree and the consumer group PELs; these are Redis 7.0.15's figures.
+    raw(r, "XADD", "s", "1-1", "a", "b")
+    assert raw(r, "MEMORY", "USAGE", "s") == 4728
+    p = r.pipeline(transaction=False)
+    for i in range(2, 251):
+        p.execute_command("XADD", "s", "%d-1" % i, "f", i)
+    p.execute()
+    assert raw(r, "MEMORY", "USAGE", "s") == 9040
+    raw(r, "XGROUP", "CREATE", "s", "g", "0")
+    raw(r, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "10", "STREAMS", "s", ">")
+    raw(r, "XREADGROUP", "GROUP", "g", "bob", "COUNT", "3", "STREAMS", "s", ">")
+    assert raw(r, "MEMORY", "USAGE", "s") == 24016
+    raw(r, "XDEL", "s", "5-1")
+    raw(r, "XTRIM", "s", "MAXLEN", "~", "100")
+    assert raw(r, "XLEN", "s") == 150
+    assert raw(r, "MEMORY", "USAGE", "s") == 21976
+
+
 def test_watch_xadd_aborts_exec(shared_node, r, other):
     xadd_many(r, "s", 1)
     p = r.pipeline(transaction=True)
