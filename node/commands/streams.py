@@ -241,14 +241,18 @@ class Stream:
         Returns the stored entry."""
         nodes = self.nodes
         nf = len(fv) >> 1
+        nms = new >> 64
+        nseq = new & M64
         node = None
         if nodes:
             node = nodes[-1]
             live = node.live
             dele = node.deleted
             # lpBytes(): header, end byte, the two counters, the rest.
-            lpb = node.body + (9 if live < 128 else 7 + _int_size(live)) + \
-                (2 if dele < 128 else _int_size(dele))
+            if live < 128 and dele < 128:
+                lpb = node.body + 11
+            else:
+                lpb = node.lp_bytes()
             if lpb + tot >= maxbytes or (maxentries and live + dele >= maxentries):
                 # lpShrinkToFit() on the node being closed
                 if lpb < node.alloc:
@@ -273,29 +277,43 @@ class Stream:
         else:
             node.live = live + 1
             body = node.body
-            fields = fv[0::2]
-            same = fields == node.fields
+            mf = node.fields
+            if nf == 1:
+                same = len(mf) == 1 and fv[0] == mf[0]
+            else:
+                same = fv[0::2] == mf
             master = node.master
-            d = (new >> 64) - (master >> 64)
+            d = nms - (master >> 64)
             body += 4 if 0 <= d < 128 else 2 + _delta_size(d)
-            d = (new & M64) - (master & M64)
+            d = nseq - (master & M64)
             body += 2 if 0 <= d < 128 else _delta_size(d)
-        for x in (fv[1::2] if same else fv):
+        if nf == 1 and same:
+            x = fv[1]
             n = len(x)
             if n < 64 and (not n or not 48 <= x[-1] <= 57):
-                body += n + 2
+                body += n + 4       # the value, and lp-count (4)
             else:
-                body += _el_size(x)
-        if same:
-            body += 2 if nf < 125 else _int_size(nf + 3)
+                body += _el_size(x) + 2
         else:
-            body += _int_size(nf) + _int_size(2 * nf + 4)
+            for x in (fv[1::2] if same else fv):
+                n = len(x)
+                if n < 64 and (not n or not 48 <= x[-1] <= 57):
+                    body += n + 2
+                else:
+                    body += _el_size(x)
+            if same:
+                body += 2 if nf < 125 else _int_size(nf + 3)
+            else:
+                body += _int_size(nf) + _int_size(2 * nf + 4)
         node.body = body
         node.last = new
-        lpb = body + 11 if node.live < 128 and node.deleted < 128 else node.lp_bytes()
+        if node.live < 128 and node.deleted < 128:
+            lpb = body + 11
+        else:
+            lpb = node.lp_bytes()
         if lpb > node.alloc:
             node.alloc = _malloc_size(lpb)
-        e = [b"%d-%d" % (new >> 64, new & M64), fv]
+        e = [b"%d-%d" % (nms, nseq), fv]
         self.entries[new] = e
         self.ids.append(new)
         self.last_id = new
