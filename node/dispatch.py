@@ -128,12 +128,18 @@ def _multi_denyoom(c) -> bool:
 def call(srv, c, cmd: Command, argv):
     """Run one command: handler, stats, slowlog, MONITOR, propagation."""
     dirty = srv.dirty
+    aof = srv.aof
+    is_exec = aof is not None and cmd.name == "exec"
+    if is_exec:
+        aof.begin_exec()
     t0 = time.perf_counter_ns()
     try:
         r = cmd.handler(c, argv)
     except CommandError as e:
         r = ErrorReply(e.msg)
     dt = time.perf_counter_ns() - t0
+    if is_exec:
+        aof.end_exec()
     cmd.calls += 1
     cmd.usec += dt
     c.last_cmd = cmd.bname
@@ -147,8 +153,8 @@ def call(srv, c, cmd: Command, argv):
     if srv.monitors and ADMIN not in cmd.flags and SKIP_MONITOR not in cmd.flags:
         from .commands.connection import feed_monitors
         feed_monitors(srv, c, argv)
-    if srv.aof is not None and srv.dirty != dirty:
-        srv.aof.feed(c.db.id, argv, cmd)
+    if aof is not None and srv.dirty != dirty and not is_exec:
+        aof.feed(c.db.id, argv, cmd)
     return r
 
 

@@ -147,6 +147,9 @@ class Database:
         srv = self.server
         self.delete(key)
         if srv is not None:
+            if srv.aof is not None:
+                # An expiry is a write the AOF must replay (Redis propagates DEL).
+                srv.aof.feed(self.id, [b"DEL", key])
             srv.stats_expired_keys += 1
             srv.notify_keyspace_event("x", b"expired", key, self.id)
 

@@ -347,6 +347,10 @@ class Server:
         if self.ready_keys:
             from .blocking import handle_ready_keys
             handle_ready_keys(self)
+        if self.aof is not None:
+            # Writes reach the AOF (and, with appendfsync always, the disk)
+            # before any reply acknowledges them.
+            self.aof.flush()
         pending = self.pending_write
         if pending:
             self.pending_write = []

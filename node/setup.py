@@ -13,3 +13,10 @@ def setup_server(srv) -> None:
     # RDB snapshots: load dir/dbfilename, save points, the save at shutdown.
     from .snapshot import setup as setup_snapshots
     setup_snapshots(srv)
+    # The append-only file: loads the dataset when appendonly is on.
+    from .aof import setup as setup_aof
+    setup_aof(srv)
+    # Encoding limits of values loaded from disk follow the configuration.
+    from .commands import hashes, sets
+    hashes.bind_config(srv.cfg)
+    sets.bind_config(srv.cfg)
