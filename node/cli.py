@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     from .server import ListenError, Server
     srv = Server(cfg)
     try:
+        # Bind first, as redis-server does: a node that cannot listen exits
+        # before loading, or creating, any data file.
+        srv.listen()
+    except ListenError as e:
+        print(f"# {e}", file=sys.stderr)
+        return 1
+    try:
         from .setup import setup_server
     except ImportError:
         setup_server = None

@@ -658,7 +658,8 @@ class Server:
     # -- lifecycle ------------------------------------------------------------
 
     async def main(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        self.listen()
+        if not self.listeners:  # node.cli binds before loading data
+            self.listen()
         for fn in self.before_listen:
             fn()
         gc.collect()

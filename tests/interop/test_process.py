@@ -144,10 +144,13 @@ def test_busy_port_held_by_another_program(tmp):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        r = run_node("--port", str(port), "--bind", "127.0.0.1", cwd=tmp)
+        r = run_node("--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes", cwd=tmp)
     assert r.returncode == 1
     err = r.stderr.decode()
     assert err.count("\n") == 1 and str(port) in err and "Traceback" not in err, err
+    # like redis-server, it binds before touching the data directory: a node
+    # that could not start created no append-only file
+    assert os.listdir(tmp) == []
 
 
 def test_unixsocket_alongside_tcp(tmp):
