@@ -184,6 +184,13 @@ def bgsave(srv) -> bool:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGUSR1, signal.SIG_DFL)
             gc.disable()                            # fewer pages touched: less copy-on-write
+            # closeChildUnusedResourceAfterFork(): the listening sockets stay
+            # the parent's alone (a port is free again as soon as it exits).
+            for lst in srv.listeners:
+                try:
+                    os.close(lst.fd)
+                except OSError:
+                    pass
             write_file(srv, path, _temp_name(srv, os.getpid()))
             srv.log("DB saved on disk")
             code = 0
