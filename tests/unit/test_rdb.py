@@ -341,3 +341,14 @@ def test_rdb_file_old_opcodes():
                     ("key", 0, b"e", b"f", -1, -1, 7)]
     with pytest.raises(rdb.RDBError):
         list(rdb.read_rdb(b"REDIS0011" + b"\xff" + bytes(8)))
+
+
+def test_rdb_file_function_library_is_reported():
+    code = b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"
+    body = b"REDIS0010" + b"\xf5" + rdb.enc_string(code) + b"\x00\x01k\x01v" + b"\xff"
+    data = body + rdb.crc64(body).to_bytes(8, "little")
+    events = list(rdb.read_rdb(data))
+    assert events == [("function", code), ("key", 0, b"k", b"v", -1, -1, -1)]
+    body = b"REDIS0010\xf7\x01\x02\x02\xff"                      # module AUX data
+    with pytest.raises(rdb.RDBError):
+        list(rdb.read_rdb(body + rdb.crc64(body).to_bytes(8, "little")))
