@@ -195,7 +195,7 @@ def test_killed_node_becomes_pfail_then_fail_and_cluster_state_fails(tmp_path):
                     return n["flags"]
             return set()
         # PFAIL after the node timeout; FAIL once the other master agrees.
-        wait_until(lambda: "fail" in flags(), 20, what="FAIL flag")
+        wait_until(lambda: "fail" in flags(), 60, what="FAIL flag")
         assert parse_info(a.execute_command("CLUSTER", "INFO"))["cluster_state"] == "fail"
         b_view = parse_nodes(r2(nodes[1].port).execute_command("CLUSTER", "NODES"))
         assert "fail" in [n for n in b_view if n["id"] == victim][0]["flags"]
