@@ -1,0 +1,108 @@
+"""Where each RESP2/RESP3 reply ends in a backend's byte stream (sans-io).
+
+What it owns: ``reply_ends(data, pos)``, the offsets at which complete
+replies end, and nothing else: no values are built here.
+
+Why not hiredis alone: the proxy forwards a backend's reply to its client
+byte for byte, and hiredis's reply *values* lose distinctions a client can
+see (``+OK`` and ``$2 OK`` both become ``b"OK"``, ``*-1`` and ``$-1`` both
+``None``, a RESP3 set ``~`` becomes a list, attributes and big numbers are
+folded away).  hiredis does not say where in its input a reply ended, so the
+boundaries are found here, with ``bytes.find`` per line; the replies the proxy
+must interpret (merged MGET/DBSIZE/SCAN/INFO replies, pub/sub frames,
+CLUSTER SLOTS) are then parsed into values with hiredis.
+
+What it must not do: parse requests (that is ``node.protocol.RequestParser``)
+or touch sockets.
+"""
+
+from __future__ import annotations
+
+# Type bytes (RESP2 and RESP3).
+_BULK = frozenset(b"$=!")          # length-prefixed payloads: bulk, verbatim, blob error
+_AGG = frozenset(b"*~>")           # arrays, sets, pushes: N elements
+_PAIRS = frozenset(b"%")           # maps: N key/value pairs
+_ATTR = 0x7C                       # '|' attribute: N pairs that precede a reply
+
+
+class FrameError(Exception):
+    """The backend sent bytes that are not RESP (the connection is unusable)."""
+
+
+def _length(data, start: int, nl: int) -> int:
+    try:
+        return int(data[start:nl])
+    except ValueError:
+        raise FrameError(f"bad length {bytes(data[start:nl])[:20]!r}") from None
+
+
+def _value_end(data, pos: int, n: int) -> int:
+    """End offset of the reply starting at ``pos``, or -1 if incomplete."""
+    while True:
+        if pos >= n:
+            return -1
+        t = data[pos]
+        nl = data.find(b"\r\n", pos + 1)
+        if nl < 0:
+            return -1
+        if t in _BULK:
+            ln = _length(data, pos + 1, nl)
+            if ln < 0:
+                return nl + 2
+            end = nl + ln + 4
+            return end if end <= n else -1
+        if t in _AGG or t in _PAIRS or t == _ATTR:
+            count = _length(data, pos + 1, nl)
+            p = nl + 2
+            if count > 0:
+                if t != 0x2A and t not in _AGG:
+                    count *= 2
+                for _ in range(count):
+                    p = _value_end(data, p, n)
+                    if p < 0:
+                        return -1
+            if t == _ATTR:
+                pos = p            # an attribute is followed by the reply it annotates
+                continue
+            return p
+        if t in b"+-:,#_(":
+            return nl + 2
+        raise FrameError(f"unexpected reply type byte {chr(t)!r}")
+
+
+def reply_ends(data, pos: int = 0):
+    """Split ``data[pos:]`` into complete replies.
+
+    Returns ``(ends, pos, need)``: the end offset of every complete reply in
+    order, the offset where the first incomplete reply starts (``len(data)``
+    if none), and, when that reply is a bulk string whose header is complete,
+    the total length ``data`` must reach before it is complete (else 0).
+    The caller keeps ``data[pos:]`` and calls again once more bytes arrived
+    (``need`` lets it skip re-scanning a large value arriving in pieces).
+    """
+    ends = []
+    append = ends.append
+    n = len(data)
+    find = data.find
+    while pos < n:
+        t = data[pos]
+        nl = find(b"\r\n", pos + 1)
+        if nl < 0:
+            return ends, pos, 0
+        if t == 0x24:  # '$': the common case, inline
+            ln = _length(data, pos + 1, nl)
+            if ln < 0:
+                end = nl + 2
+            else:
+                end = nl + ln + 4
+                if end > n:
+                    return ends, pos, end
+        elif t == 0x2B or t == 0x3A or t == 0x2D:  # + : -
+            end = nl + 2
+        else:
+            end = _value_end(data, pos, n)
+            if end < 0:
+                return ends, pos, 0
+        append(end)
+        pos = end
+    return ends, pos, 0
