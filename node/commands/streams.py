@@ -1307,6 +1307,12 @@ def _serve_blocked(waits: dict, count: int, groupname, consumername, noack: bool
         if groupname is not None:
             cons = _lookup_or_create_consumer(c, g, consumername, key)
             entries = _deliver(s, g, cons, start, count, noack)
+            aof = c.server.aof
+            if aof is not None:
+                # Served outside call(): feed the AOF the read it did.
+                aof.feed(db.id, [b"XREADGROUP", b"GROUP", groupname, consumername, b"COUNT",
+                                 b"%d" % count] + ([b"NOACK"] if noack else []) +
+                         [b"STREAMS", key, b">"])
         else:
             entries = s.range(start, MAXID, count)
         if c.resp == 3:
@@ -1738,7 +1744,8 @@ def xclaim(c, argv):
             raise CommandError(b"ERR Unrecognized XCLAIM option '%s'" % _cstr(argv[j]))
         j += 1
     srv = c.server
-    if last_id > g.last_id:
+    moved = last_id > g.last_id
+    if moved:
         g.last_id = last_id
         srv.dirty += 1
     if deliverytime != -1:
@@ -1751,7 +1758,8 @@ def xclaim(c, argv):
     gpel = g.pel
     ent = s.entries
     name = argv[3]
-    for i in ids:
+    done = []           # the IDs whose PEL entry changed, for propagation
+    for k, i in enumerate(ids):
         nack = gpel.get(i)
         e = ent.get(i)
         if e is None:
@@ -1759,6 +1767,7 @@ def xclaim(c, argv):
                 del gpel[i]
                 del nack.consumer.pel[i]
                 srv.dirty += 1
+                done.append(argv[5 + k])
             continue
         if force and nack is None:
             nack = Nack(None, now)
@@ -1782,7 +1791,27 @@ def xclaim(c, argv):
             nack.consumer = cons
         out.append(e[0] if justid else e)
         srv.dirty += 1
+        done.append(argv[5 + k])
+    # Propagate (AOF) what happened in a form whose replay does not depend on
+    # the clock, as Redis's XCLAIM ... TIME ... LASTID propagation does.
+    if done:
+        prop = [b"XCLAIM", key, argv[2], name, b"0", *done, b"TIME", b"%d" % deliverytime]
+        if retrycount >= 0:
+            prop += [b"RETRYCOUNT", b"%d" % retrycount]
+        if force:
+            prop.append(b"FORCE")
+        if justid:
+            prop.append(b"JUSTID")
+        argv[:] = prop + [b"LASTID", fmt_id(g.last_id)]
+    elif moved:
+        argv[:] = _setid_argv(key, argv[2], g)
     return out
+
+
+def _setid_argv(key: bytes, grp: bytes, g: Group) -> list:
+    """streamPropagateGroupID(): XGROUP SETID with the read counter."""
+    return [b"XGROUP", b"SETID", key, grp, fmt_id(g.last_id), b"ENTRIESREAD",
+            b"%d" % g.entries_read]
 
 
 _XAUTOCLAIM_MAX_COUNT = (2**63 - 1) // 16
@@ -1842,6 +1871,7 @@ def xautoclaim(c, argv):
     cons = None
     claimed = []
     deleted = []
+    done = []
     idx = 0
     ncand = len(cand)
     while attempts > 0 and count > 0 and idx < ncand:
@@ -1854,7 +1884,9 @@ def xautoclaim(c, argv):
             del gpel[i]
             del nack.consumer.pel[i]
             srv.dirty += 1
-            deleted.append(fmt_id(i))
+            idb = fmt_id(i)
+            deleted.append(idb)
+            done.append(idb)
             count -= 1
             continue
         if minidle and now - nack.delivery_time < minidle:
@@ -1871,8 +1903,14 @@ def xautoclaim(c, argv):
             cons.pel[i] = nack
             nack.consumer = cons
         claimed.append(e[0] if justid else e)
+        done.append(e[0])
         count -= 1
         srv.dirty += 1
+    if done:
+        # Propagated as the XCLAIM of what was claimed or dropped: a replay
+        # must not depend on idle times measured against the clock.
+        argv[:] = [b"XCLAIM", key, argv[2], name, b"0", *done, b"TIME", b"%d" % now] + \
+            ([b"JUSTID"] if justid else [])
     # The cursor: the PEL entry after the last one looked at (0-0 at the end).
     nxt = fmt_id(cand[idx]) if idx < ncand else b"0-0"
     return [nxt, claimed, deleted]

@@ -4,13 +4,15 @@ Expected replies are Redis 7.0.15's: every test in this file was also run
 against Debian's redis-server 7.0.15 while it was written.
 """
 
+import re
 import socket
+import tempfile
 import threading
 
 import pytest
 import redis
 
-from tests.procs import wait_until
+from tests.procs import start_node, wait_until
 
 
 def raw(client, *args):
@@ -894,3 +896,48 @@ def test_command_info_and_getkeys(r):
                ">") == [b"a"]
     assert raw(r, "COMMAND", "GETKEYS", "XGROUP", "CREATE", "k", "g", "$") == [b"k"]
     assert raw(r, "COMMAND", "GETKEYS", "XINFO", "STREAM", "k") == [b"k"]
+
+
+def test_aof_replay_restores_streams_and_groups():
+    """Generated IDs, approximate trims, claims decided by idle times and
+    blocked reads are propagated so that a restart replays the same state."""
+    d = tempfile.mkdtemp(prefix="shardis-streams-aof-")
+    p = start_node("--appendonly", "yes", cwd=d)
+    try:
+        c = redis.Redis(port=p.port, protocol=2, socket_timeout=10)
+        for i in range(1, 160):
+            raw(c, "XADD", "s", "MAXLEN", "~", "50", "%d-1" % i, "f", str(i))
+        raw(c, "XADD", "s", "*", "f", "auto")
+        raw(c, "XGROUP", "CREATE", "s", "g", "0")
+        raw(c, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "5", "STREAMS", "s", ">")
+        raw(c, "XREADGROUP", "GROUP", "g", "bob", "NOACK", "COUNT", "3", "STREAMS", "s", ">")
+        first = raw(c, "XPENDING", "s", "g", "-", "+", "1")[0][0]
+        wait_until(lambda: raw(c, "XPENDING", "s", "g", "IDLE", "5", "-", "+", "1"),
+                   what="an idle entry")
+        raw(c, "XCLAIM", "s", "g", "carol", "5", first, "LASTID", "1000-0")
+        raw(c, "XAUTOCLAIM", "s", "g", "dave", "5", "0", "COUNT", "2")
+        raw(c, "XGROUP", "CREATE", "e", "g2", "$", "MKSTREAM")
+        other = redis.Redis(port=p.port, protocol=2, socket_timeout=10)
+        t, out = _in_thread(lambda: raw(other, "XREADGROUP", "GROUP", "g2", "erin", "BLOCK",
+                                        "0", "STREAMS", "e", ">"))
+        wait_until(lambda: _blocked_clients(c) == 1, what="client blocked")
+        raw(c, "XADD", "e", "5-5", "x", "y")
+        t.join(10)
+        assert out.get("reply") == [[b"e", [[b"5-5", [b"x", b"y"]]]]], out
+        other.close()
+
+        def state(client):
+            text = repr([raw(client, "XINFO", "STREAM", k, "FULL") for k in ("s", "e")] +
+                        [raw(client, "XPENDING", "s", "g")])
+            return re.sub(r"\b1\d{12}\b", "T", text)    # delivery and seen times
+
+        before = state(c)
+        assert raw(c, "XLEN", "s") == 60
+        c.close()
+        p.stop()
+        p = start_node("--appendonly", "yes", port=p.port, cwd=d)
+        c = redis.Redis(port=p.port, protocol=2, socket_timeout=10)
+        assert state(c) == before
+        c.close()
+    finally:
+        p.stop()
