@@ -17,7 +17,9 @@ only drops whole nodes, XINFO reports ``radix-tree-keys``/``-nodes``.  So the
 nodes are modelled (``_Node``: master ID, live and deleted counts, the bytes
 its listpack would take, master fields, last ID including tombstones) with
 Redis's listpack encoding sizes, and every decision Redis takes on a node
-(open a new one, drop an emptied one, trim) is taken here the same way.
+(open a new one, drop an emptied one, trim) is taken here the same way.  The
+model also tracks each listpack's allocation, so MEMORY USAGE reports what
+Redis's objectComputeSize() does.
 
 Consumer groups (``Group``) keep ``last_id``, ``entries_read`` and a pending
 entries list: ``pel`` maps ID -> ``Nack`` (delivery time, delivery count,
@@ -34,6 +36,12 @@ deleted or overwritten, with ``-UNBLOCKED the stream key no longer exists``.
 
 Time (IDs from ``*``, delivery and seen times) comes from the server's cached
 clock, ``keyspace.now_ms``, refreshed before every batch of commands.
+
+Propagation (AOF) follows Redis: a command whose replay could differ rewrites
+its ``argv`` in place before the dispatcher feeds it (XADD's generated ID,
+"~" trims as "= <what remains>", XCLAIM/XAUTOCLAIM as an XCLAIM of what was
+claimed with an absolute TIME), and an XREADGROUP served after blocking feeds
+the read it did.
 """
 
 from __future__ import annotations
@@ -429,13 +437,17 @@ def _node_alloc(node: _Node) -> int:
     return node.alloc or _malloc_size(node.lp_bytes())
 
 
+def _stream_rax_nodes(s: Stream) -> int:
+    if s.raxn < 0:
+        s.raxn = rax_numnodes(s.starts)
+    return s.raxn
+
+
 def _size(s: Stream) -> int:
     """objectComputeSize() for a stream, with its default 5 samples."""
     nodes = s.nodes
     k = len(nodes)
-    if s.raxn < 0:
-        s.raxn = rax_numnodes(s.starts)
-    total = 16 + 80 + _rax_usage(k, s.raxn)
+    total = 16 + 80 + _rax_usage(k, _stream_rax_nodes(s))
     if k <= 5:
         for node in nodes:
             total += _node_alloc(node)
@@ -462,7 +474,8 @@ def _dup(s: Stream) -> Stream:
     for node in s.nodes:
         m = _Node()
         m.master, m.live, m.deleted = node.master, node.live, node.deleted
-        m.body, m.fields, m.last, m.alloc = node.body, node.fields, node.last, node.alloc
+        m.body, m.fields, m.last = node.body, node.fields, node.last
+        m.alloc = _malloc_size(node.lp_bytes())    # zmalloc(lpBytes()) + memcpy
         n.nodes.append(m)
     n.starts = list(s.starts)
     n.last_id = s.last_id
@@ -1947,7 +1960,7 @@ def _xinfo_stream(c, argv):
     m = Map([
         b"length", len(s.ids),
         b"radix-tree-keys", len(s.nodes),
-        b"radix-tree-nodes", rax_numnodes(s.starts),
+        b"radix-tree-nodes", _stream_rax_nodes(s),
         b"last-generated-id", fmt_id(s.last_id),
         b"max-deleted-entry-id", fmt_id(s.max_deleted),
         b"entries-added", s.entries_added,
