@@ -9,6 +9,9 @@ the node table and how to connect, then supervises: a node that dies is
 restarted with the same ``nodes.conf`` (it rejoins with its identity and
 slots), and Ctrl-C / SIGTERM stops every node and exits 0.
 
+With ``--proxy [--proxy-port 6380]`` it also starts ``shardis proxy`` in
+front of the nodes once the cluster is ok, and supervises it the same way.
+
 ``shardis cluster status [--dir DIR]`` prints a table (node, address, role,
 slots, keys, ops/s, memory); ``shardis cluster stop [--dir DIR]`` asks the
 supervisor to stop.  Both find the cluster through ``DIR/supervisor.json``.
@@ -88,7 +91,8 @@ def cluster_ready(host: str, ports: list[int]) -> tuple[int, bool]:
 
 class Supervisor:
     def __init__(self, shards: int, base_port: int, data_dir: str, bind: str,
-                 announce_ip: str | None, node_extra=(), quiet: bool = False):
+                 announce_ip: str | None, node_extra=(), quiet: bool = False,
+                 proxy_port: int | None = None):
         self.shards = shards
         self.base_port = base_port
         self.dir = os.path.abspath(data_dir)
@@ -101,6 +105,7 @@ class Supervisor:
         self.stopping = False
         self.quiet = quiet
         self.host = "127.0.0.1" if bind in ("0.0.0.0", "::", "*") else bind
+        self.proxy_port = proxy_port
 
     def say(self, msg: str, end: str = "\n") -> None:
         if not self.quiet:
@@ -111,18 +116,29 @@ class Supervisor:
         os.makedirs(d, exist_ok=True)
         return d
 
+    def proxy_args(self) -> list[str]:
+        args = [sys.executable, "-m", "proxy", "--listen", f"{self.bind}:{self.proxy_port}",
+                "--logfile", "proxy.log"]
+        for p in self.ports:
+            args += ["--seed", f"{self.host}:{p}"]
+        return args
+
     async def spawn(self, port: int) -> trio.Process:
+        if port == self.proxy_port:
+            args, cwd = self.proxy_args(), self.dir
+        else:
+            args, cwd = node_args(port, self.bind, self.announce_ip, self.node_extra), \
+                self.node_dir(port)
         proc = await trio.lowlevel.open_process(
-            node_args(port, self.bind, self.announce_ip, self.node_extra),
-            cwd=self.node_dir(port), env=_env(), stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            args, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs[port] = proc
         return proc
 
     def write_state(self) -> None:
         os.makedirs(self.dir, exist_ok=True)
         state = {"pid": os.getpid(), "ports": self.ports, "bind": self.bind, "host": self.host,
-                 "announce_ip": self.announce_ip, "started": time.time()}
+                 "announce_ip": self.announce_ip, "started": time.time(),
+                 "proxy_port": self.proxy_port}
         tmp = os.path.join(self.dir, STATE_FILE + ".tmp")
         with open(tmp, "w") as f:
             json.dump(state, f)
@@ -178,6 +194,9 @@ class Supervisor:
     def print_table(self) -> None:
         print_status(self.host, self.ports)
         first = self.ports[0]
+        if self.proxy_port:
+            self.say(f"\nProxy (one endpoint for cluster-unaware clients): "
+                     f"redis-cli -p {self.proxy_port}")
         self.say(f"\nConnect with:\n  redis-cli -c -p {first}\n"
                  f"  python -c \"import redis; r = redis.RedisCluster(host='{self.host}', "
                  f"port={first}); print(r.ping())\"\n"
@@ -191,7 +210,8 @@ class Supervisor:
             if self.stopping:
                 return
             self.restarts[port] = self.restarts.get(port, 0) + 1
-            self.say(f"node {port} exited with {proc.returncode}; restarting "
+            what = "proxy" if port == self.proxy_port else "node"
+            self.say(f"{what} {port} exited with {proc.returncode}; restarting "
                      f"(restart #{self.restarts[port]})")
             await trio.sleep(min(0.1 * self.restarts[port], 2.0))
             await self.spawn(port)
@@ -234,6 +254,10 @@ class Supervisor:
                         try:
                             await trio.to_thread.run_sync(self.form_cluster)
                             await self.wait_ok()
+                            if self.proxy_port:
+                                await self.spawn(self.proxy_port)
+                                nursery.start_soon(self.watch, self.proxy_port)
+                                await self.wait_port(self.proxy_port, trio.current_time() + 30)
                         except (SystemExit, OSError, RespError, ConnectionError) as e:
                             error = str(e.code if isinstance(e, SystemExit) else e)
                             nursery.cancel_scope.cancel()
@@ -354,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--ready-file", help=argparse.SUPPRESS)
     s.add_argument("--node-option", action="append", default=[], metavar="'--name value'",
                    help="extra option passed to every node, e.g. '--appendonly yes'")
+    s.add_argument("--proxy", action="store_true",
+                   help="also start 'shardis proxy' in front of the nodes")
+    s.add_argument("--proxy-port", type=int, default=6380, help="port of the proxy (default 6380)")
     cr = sub.add_parser("create", help="form a cluster from running nodes (host:port ...)")
     cr.add_argument("nodes", nargs="+", metavar="HOST:PORT")
     cr.add_argument("--timeout", type=float, default=60.0)
@@ -377,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = []
         for opt in args.node_option:
             extra += opt.split()
-        sup = Supervisor(args.shards, args.port, args.dir, args.bind, args.announce_ip, extra)
+        sup = Supervisor(args.shards, args.port, args.dir, args.bind, args.announce_ip, extra,
+                         proxy_port=args.proxy_port if args.proxy else None)
         try:
             return trio.run(sup.run, args.ready_file)
         except SystemExit as e:
