@@ -203,13 +203,17 @@ class Consumer:
 
 
 class Group:
-    __slots__ = ("last_id", "entries_read", "pel", "consumers")
+    """A consumer group.  ``usage`` caches its MEMORY USAGE share (-1: to be
+    recomputed); whatever changes its PELs or consumers resets it."""
+
+    __slots__ = ("last_id", "entries_read", "pel", "consumers", "usage")
 
     def __init__(self, last_id: int, entries_read: int):
         self.last_id = last_id
         self.entries_read = entries_read
         self.pel = SortedDict()
         self.consumers: dict = {}
+        self.usage = -1
 
 
 class Stream:
@@ -426,11 +430,7 @@ def _rax_usage(numele: int, numnodes: int) -> int:
 
 
 def _pel_usage(pel) -> int:
-    n = len(pel)
-    # Exact node count for the PELs one normally has; a linear estimate for
-    # huge ones keeps the size cheap to compute (maxmemory re-measures keys).
-    nodes = rax_numnodes(list(pel.keys())) if n <= 1024 else 2 * n + 1
-    return _rax_usage(n, nodes)
+    return _rax_usage(len(pel), rax_numnodes(list(pel.keys())))
 
 
 def _node_alloc(node: _Node) -> int:
@@ -456,9 +456,13 @@ def _size(s: Stream) -> int:
         total += avg * (k - 1) + _node_alloc(nodes[-1])
     if s.groups:
         for g in s.groups.values():
-            total += 40 + _pel_usage(g.pel) + 24 * len(g.pel)
-            for cons in g.consumers.values():
-                total += 24 + len(cons.name) + _pel_usage(cons.pel)
+            u = g.usage
+            if u < 0:
+                u = 40 + _pel_usage(g.pel) + 24 * len(g.pel)
+                for cons in g.consumers.values():
+                    u += 24 + len(cons.name) + _pel_usage(cons.pel)
+                g.usage = u
+            total += u
     return total
 
 
@@ -1064,6 +1068,7 @@ def _create_consumer(c, g: Group, name: bytes, key: bytes):
         return None
     cons = Consumer(name, keyspace.now_ms)
     g.consumers[name] = cons
+    g.usage = -1
     srv = c.server
     srv.dirty += 1
     if srv.notify_flags:
@@ -1095,6 +1100,8 @@ def _deliver(s: Stream, g: Group, cons: Consumer, start: int, count: int, noack:
     now = keyspace.now_ms
     gpel = g.pel
     cpel = cons.pel
+    if not noack:
+        g.usage = -1
     for i in ids[lo:hi]:
         if i > g.last_id:
             if g.entries_read != _INVALID_ENTRIES_READ and not _has_tombstones_from(s, i):
@@ -1540,6 +1547,7 @@ def xgroup_delconsumer(c, argv):
     for i in cons.pel:
         del gpel[i]
     del g.consumers[argv[4]]
+    g.usage = -1
     srv = c.server
     srv.dirty += 1
     if srv.notify_flags:
@@ -1625,6 +1633,7 @@ def xack(c, argv):
         if nack is not None:
             del nack.consumer.pel[i]
             acked += 1
+            g.usage = -1
     c.server.dirty += acked
     return acked
 
@@ -1808,6 +1817,7 @@ def xclaim(c, argv):
     # Propagate (AOF) what happened in a form whose replay does not depend on
     # the clock, as Redis's XCLAIM ... TIME ... LASTID propagation does.
     if done:
+        g.usage = -1
         prop = [b"XCLAIM", key, argv[2], name, b"0", *done, b"TIME", b"%d" % deliverytime]
         if retrycount >= 0:
             prop += [b"RETRYCOUNT", b"%d" % retrycount]
@@ -1920,6 +1930,7 @@ def xautoclaim(c, argv):
         count -= 1
         srv.dirty += 1
     if done:
+        g.usage = -1
         # Propagated as the XCLAIM of what was claimed or dropped: a replay
         # must not depend on idle times measured against the clock.
         argv[:] = [b"XCLAIM", key, argv[2], name, b"0", *done, b"TIME", b"%d" % now] + \
