@@ -20,8 +20,10 @@ cases, in Redis's order:
    allowed when down (then writes get ``... only accepts read commands``);
    shard pub/sub follows ``cluster-allow-pubsubshard-when-down``.
 5. MIGRATE while the slot is open (migrating/importing): serve here.
-6. We own the slot and are migrating it, and a key is missing here: a
-   multi-key request gets ``TRYAGAIN``, a single-key one ``ASK`` to the target.
+6. We own the slot and are migrating it, and a key is missing here:
+   ``TRYAGAIN`` if some of the keys are still here, else ``ASK`` to the
+   target (shard channels are never "missing": they are served here until
+   the slot moves).
 7. We are importing the slot and the client sent ASKING (or the command has
    the ``asking`` flag): serve here, unless it is multi-key with keys missing
    (``TRYAGAIN``).
@@ -78,9 +80,12 @@ def route(requests, conn: Conn, topo: Topology, has_key: Callable[[bytes], bool]
     owner = None
     multiple_keys = False
     migrating = importing = False
-    missing = 0
+    missing = existing = 0
     any_write = False
     cmd = requests[0][0] if requests else None
+    # With EXEC the pub/sub and write checks look at the queued commands.
+    top = (cmd.parent or cmd) if (cmd is not None and not is_exec) else None
+    is_pubsubshard = top is not None and top.name in _PUBSUB_SHARD
     for c, argv in requests:
         if c.is_write:
             any_write = True
@@ -100,13 +105,13 @@ def route(requests, conn: Conn, topo: Topology, has_key: Callable[[bytes], bool]
                 if key_slot(key) != slot:
                     return CROSSSLOT
                 multiple_keys = True
-            if (migrating or importing) and not has_key(key):
-                missing += 1
+            if (migrating or importing) and not is_pubsubshard:
+                if has_key(key):
+                    existing += 1
+                else:
+                    missing += 1
     if owner is None:
         return None
-    # With EXEC the pub/sub and write checks look at the queued commands.
-    top = (cmd.parent or cmd) if (cmd is not None and not is_exec) else None
-    is_pubsubshard = top is not None and top.name in _PUBSUB_SHARD
     if not topo.state_ok:
         if is_pubsubshard:
             if not topo.allow_pubsubshard_when_down:
@@ -118,7 +123,7 @@ def route(requests, conn: Conn, topo: Topology, has_key: Callable[[bytes], bool]
     if (migrating or importing) and top is not None and top.name == "migrate":
         return None
     if migrating and missing:
-        if multiple_keys:
+        if existing:
             return TRYAGAIN
         return b"ASK %d %s" % (slot, topo.endpoints[topo.migrating[slot]].encode())
     if importing and (conn.asking or (top is not None and "asking" in top.flags)):
