@@ -108,6 +108,14 @@ def process_command(srv, c, argv) -> None:
             postpone_client(srv, c)
             return
 
+    # Keys a MIGRATE in flight is moving: wait until it is over (in Redis
+    # MIGRATE blocks the server, so no command can run in between).  EXEC
+    # is checked for its queue.
+    if srv.locked_keys:
+        from .commands.migrate import wait_for_locked_keys
+        if wait_for_locked_keys(srv, c, cmd, argv):
+            return
+
     r = call(srv, c, cmd, argv)
     if c.asking and top.name != "asking" and not c.in_multi:
         # ASKING is valid for exactly one command (Redis's resetClient).

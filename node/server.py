@@ -113,6 +113,7 @@ class Server:
         self.paused_until = 0.0
         self.pause_all = False
         self.paused_clients: list[Client] = []
+        self.locked_keys: dict = {}     # (db id, key) -> MIGRATEs in flight moving it
         self.block_timers: list = []    # heap of (deadline, seq, client)
         self._timer_seq = 0
         self.ready_keys: list = []      # (db, key) made ready for blocked clients
@@ -186,6 +187,7 @@ class Server:
         self.gated = bool(
             cfg["requirepass"] or cfg["maxmemory"] or self.cluster is not None
             or self.monitors or self.paused_until or self.aof is not None
+            or self.locked_keys
         )
 
     def notify_keyspace_event(self, cls: str, event: bytes, key: bytes, dbid: int) -> None:
@@ -514,6 +516,7 @@ class Server:
                 self.count_error(r, cmd)
                 out.append(encode_error(r))
             else:
+                c.last_cmd = cmd.bname   # CLIENT LIST shows a blocked client's command
                 if self.special_reply(c, cmd, argv, r):
                     if c.blocked and i < len(reqs):
                         c.queue.extend(reqs[i:])

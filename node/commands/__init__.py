@@ -5,8 +5,10 @@ who knows a command's name finds its code in the module of its group:
 strings.py (t_string.c), bitmaps.py (bitops.c), keys.py (db.c, expire.c), lists.py,
 hashes.py, sets.py, zsets.py, streams.py, hyperloglog.py, geo.py, sort.py,
 tx.py (multi.c), pubsub.py, connection.py and server.py (server.c,
-networking.c, config.c, ...), cluster.py, dump.py (DUMP/RESTORE).
+networking.c, config.c, ...), cluster.py, dump.py (DUMP/RESTORE),
+migrate.py (MIGRATE).
 """
 
 from . import (connection, server, keys, strings, bitmaps, lists, hashes, sets,  # noqa: F401
-               zsets, streams, hyperloglog, geo, sort, tx, pubsub, cluster, dump)
+               zsets, streams, hyperloglog, geo, sort, tx, pubsub, cluster, dump,
+               migrate)
