@@ -37,20 +37,21 @@ def _length(data, start: int, nl: int) -> int:
 
 
 def _value_end(data, pos: int, n: int) -> int:
-    """End offset of the reply starting at ``pos``, or -1 if incomplete."""
+    """End offset of the reply starting at ``pos``; if it is incomplete,
+    ``-need`` where ``need`` (> n) is how long ``data`` must at least grow."""
     while True:
         if pos >= n:
-            return -1
+            return -(n + 1)
         t = data[pos]
         nl = data.find(b"\r\n", pos + 1)
         if nl < 0:
-            return -1
+            return -(n + 1)
         if t in _BULK:
             ln = _length(data, pos + 1, nl)
             if ln < 0:
                 return nl + 2
             end = nl + ln + 4
-            return end if end <= n else -1
+            return end if end <= n else -end
         if t in _AGG or t in _PAIRS or t == _ATTR:
             count = _length(data, pos + 1, nl)
             p = nl + 2
@@ -60,7 +61,7 @@ def _value_end(data, pos: int, n: int) -> int:
                 for _ in range(count):
                     p = _value_end(data, p, n)
                     if p < 0:
-                        return -1
+                        return p
             if t == _ATTR:
                 pos = p            # an attribute is followed by the reply it annotates
                 continue
@@ -88,7 +89,7 @@ def reply_ends(data, pos: int = 0):
         t = data[pos]
         nl = find(b"\r\n", pos + 1)
         if nl < 0:
-            return ends, pos, 0
+            return ends, pos, n + 1
         if t == 0x24:  # '$': the common case, inline
             ln = _length(data, pos + 1, nl)
             if ln < 0:
@@ -102,7 +103,7 @@ def reply_ends(data, pos: int = 0):
         else:
             end = _value_end(data, pos, n)
             if end < 0:
-                return ends, pos, 0
+                return ends, pos, -end
         append(end)
         pos = end
     return ends, pos, 0

@@ -80,7 +80,8 @@ _EPOLLOUT = select.EPOLLOUT
 _EPOLLERR = select.EPOLLERR | select.EPOLLHUP
 
 CLIENT_READ = 64 * 1024      # bytes read per ready client socket per turn
-BACKEND_READ = 256 * 1024    # bytes read per ready backend socket per turn
+BACKEND_READ = 256 * 1024    # bytes per recv from a backend socket
+MAX_BACKEND_BATCH = 16 << 20  # at most this much read from one backend per turn
 MAX_ACCEPTS = 1000           # per listener wake-up, as Redis's networking.c
 
 pack = hiredis.pack_command
@@ -1407,25 +1408,48 @@ class Proxy:
     # ------------------------------------------------------------------ backend replies
 
     def read_backend(self, conn: BackendConn) -> None:
-        try:
-            n = conn.sock.recv_into(self.bbuf)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as e:
-            self.conn_lost(conn, e.strerror or str(e))
-            return
-        if n == 0:
-            self.conn_lost(conn, "closed by the node")
+        # Read everything the node has sent (a full buffer means more may be
+        # waiting, and epoll would not wake us for what one read left), so a
+        # large reply is scanned once it has arrived rather than per read.
+        recv_into = conn.sock.recv_into
+        chunks = None
+        data = b""
+        total = 0
+        while True:
+            try:
+                n = recv_into(self.bbuf)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as e:
+                self.conn_lost(conn, e.strerror or str(e))
+                return
+            if n == 0:
+                self.conn_lost(conn, "closed by the node")
+                return
+            if total:
+                if chunks is None:
+                    chunks = [data]
+                chunks.append(self.bview[:n].tobytes())
+            else:
+                data = self.bview[:n].tobytes()
+            total += n
+            if n < BACKEND_READ or total >= MAX_BACKEND_BATCH:
+                break
+        if not total:
             return
         conn.nreads += 1
-        data = self.bview[:n].tobytes()
         if conn.buf is not None:
-            conn.buf.append(data)
-            conn.buflen += n
+            if chunks is None:
+                conn.buf.append(data)
+            else:
+                conn.buf.extend(chunks)
+            conn.buflen += total
             if conn.buflen < conn.need:
                 return
             data = b"".join(conn.buf)
             conn.buf = None
+        elif chunks is not None:
+            data = b"".join(chunks)
         try:
             ends, pos, need = reply_ends(data)
         except FrameError as e:
@@ -1435,7 +1459,7 @@ class Proxy:
             rest = data[pos:]
             conn.buf = [rest]
             conn.buflen = len(rest)
-            conn.need = need - pos if need else len(rest) + 1
+            conn.need = need - pos
         if ends:
             if conn.pubsub:
                 self.pubsub_frames(conn, data, ends)

@@ -72,6 +72,9 @@ class RealRedisCluster:
             return True
         wait_until(ok, timeout, interval=0.05, what="cluster_state:ok on every node")
 
+    def pid(self, port):
+        return self.procs[port].pid
+
     def kill_node(self, port):
         self.procs[port].kill()
 
@@ -86,13 +89,13 @@ class RealRedisCluster:
 class ShardisCluster(SupervisedCluster):
     kind = "shardis"
 
-    def node_pid(self, port):
+    def pid(self, port):
         info = redis.Redis(port=port, protocol=2).info("server")
         return int(info["process_id"])
 
     def kill_node(self, port):
         # The supervisor restarts a node that dies, with the same nodes.conf.
-        os.kill(self.node_pid(port), signal.SIGKILL)
+        os.kill(self.pid(port), signal.SIGKILL)
 
     def restart_node(self, port):
         wait_until(lambda: ping(port), 30, interval=0.05, what=f"node {port} restarted")

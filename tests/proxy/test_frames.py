@@ -34,6 +34,7 @@ def test_every_split_point_waits_for_the_rest():
         ends, pos, need = reply_ends(data[:cut])
         assert ends == [e for e in full if e <= cut]
         assert pos == (ends[-1] if ends else 0)
+        assert pos == cut or cut < need <= min(e for e in full if e > pos)
         # Resuming from the kept bytes finds the remaining replies.
         rest, p2, _ = reply_ends(data[pos:])
         assert [pos + e for e in rest] == [e for e in full if e > pos]
@@ -44,6 +45,12 @@ def test_need_tells_how_long_a_big_bulk_is():
     data = b"+OK\r\n$100000\r\n" + payload[:10]
     ends, pos, need = reply_ends(data)
     assert ends == [5] and pos == 5 and need == 5 + len(b"$100000\r\n") + 100_000 + 2
+    # ... also inside an aggregate (a merged MGET of large values).
+    data = b"*2\r\n$3\r\nabc\r\n$100000\r\n" + payload[:10]
+    ends, pos, need = reply_ends(data)
+    assert ends == [] and pos == 0 and need == len(data) - 10 + 100_002
+    # Otherwise at least one more byte.
+    assert reply_ends(b"*2\r\n:1\r\n")[2] == len(b"*2\r\n:1\r\n") + 1
 
 
 def test_garbage_is_an_error():

