@@ -83,6 +83,12 @@ CLIENT_READ = 64 * 1024      # bytes read per ready client socket per turn
 BACKEND_READ = 256 * 1024    # bytes per recv from a backend socket
 MAX_BACKEND_BATCH = 16 << 20  # at most this much read from one backend per turn
 MAX_ACCEPTS = 1000           # per listener wake-up, as Redis's networking.c
+# A client with this many requests outstanding (sent to nodes, or held while
+# it waits) is not read from until half of them are answered: a pipeline of
+# millions of commands flows through at the nodes' pace instead of piling up
+# in the proxy.  Its replies are buffered regardless, as Redis buffers them,
+# so a client that writes its whole pipeline before reading cannot deadlock.
+MAX_OUTSTANDING = 20_000
 
 pack = hiredis.pack_command
 
@@ -197,7 +203,7 @@ class Client:
                  "closed", "close_after", "authed", "name", "conns", "multi", "tx_dirty",
                  "tx_slot", "watch_conn", "watch_slot", "watch_lost", "pubsub_conn", "sub_mode",
                  "plain", "dirty", "want_write", "peer", "local", "created", "last_cmd",
-                 "lib_name", "lib_ver")
+                 "lib_name", "lib_ver", "paused")
 
     def __init__(self, cid: int, sock, peer: str, local_addr: str, authed: bool):
         self.id = cid
@@ -231,6 +237,7 @@ class Client:
         self.last_cmd = b"NULL"
         self.lib_name = b""
         self.lib_ver = b""
+        self.paused = False            # not reading: too many requests outstanding
 
     def update_plain(self) -> None:
         """Can requests take the fast path (no auth, MULTI or RESP2 pub/sub state)?"""
@@ -493,6 +500,9 @@ class Proxy:
                     c.dirty = False
                     if c.closed:
                         continue
+                    if c.paused and len(c.pending) + len(c.held) <= MAX_OUTSTANDING // 2:
+                        c.paused = False
+                        self.client_events(c)
                     if c.out and not c.want_write:
                         self.write_client(c)
                     elif c.close_after and not c.out and not c.pending:
@@ -534,6 +544,16 @@ class Proxy:
                 self.protocol_error(c, err)
         elif c.parser.pending() > 1 << 30:
             self.close_client(c)
+            return
+        if len(c.pending) + len(c.held) > MAX_OUTSTANDING:
+            c.paused = True
+            self.client_events(c)
+
+    def client_events(self, c: Client) -> None:
+        """Register what the reactor waits for on ``c``'s socket."""
+        if not c.closed:
+            self.epoll.modify(c.fd, (0 if c.paused else _EPOLLIN)
+                              | (_EPOLLOUT if c.want_write else 0))
 
     def protocol_error(self, c: Client, err: str) -> None:
         self.reply(c, b"-ERR " + err.encode() + b"\r\n")
@@ -554,14 +574,14 @@ class Proxy:
             out.clear()
             if c.want_write:
                 c.want_write = False
-                self.epoll.modify(c.fd, _EPOLLIN)
+                self.client_events(c)
             if c.close_after and not c.pending:
                 self.close_client(c)
             return
         c.out = [data[sent:]]
         if not c.want_write:
             c.want_write = True
-            self.epoll.modify(c.fd, _EPOLLIN | _EPOLLOUT)
+            self.client_events(c)
 
     def mark_client(self, c: Client) -> None:
         if not c.dirty:
@@ -681,6 +701,7 @@ class Proxy:
                 held.clear()
                 return
             self.dispatch(c, argv)
+        self.mark_client(c)     # flush() reconsiders a paused client
 
     def barrier(self, c: Client, argv) -> bool:
         """True (and ``argv`` held) if ``c`` still waits for replies: commands
