@@ -145,6 +145,8 @@ def call(srv, c, cmd: Command, argv):
         r = cmd.handler(c, argv)
     except CommandError as e:
         r = ErrorReply(e.msg)
+    except Exception:
+        r = srv.internal_error(cmd, argv)
     dt = time.perf_counter_ns() - t0
     if is_exec:
         aof.end_exec()

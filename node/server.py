@@ -327,12 +327,20 @@ class Server:
                 if obj is None:
                     continue
                 if type(obj) is Client:
-                    if ev & _EPOLLOUT:
-                        self.write_to_client(obj)
-                        if obj.closed:
-                            continue
-                    if ev & (_EPOLLIN | _EPOLLERR):
-                        read_client(obj)
+                    try:
+                        if ev & _EPOLLOUT:
+                            self.write_to_client(obj)
+                            if obj.closed:
+                                continue
+                        if ev & (_EPOLLIN | _EPOLLERR):
+                            read_client(obj)
+                    except Exception:
+                        # A bug met while serving one connection closes that
+                        # connection; the node and its other clients go on.
+                        import traceback
+                        self.log("Closing a client after an internal error:\n"
+                                 + traceback.format_exc(), "warning")
+                        self.close_client(obj)
                 else:
                     self.accept(obj)
             self.before_sleep()
@@ -500,6 +508,8 @@ class Server:
                 r = cmd.handler(c, argv)
             except CommandError as e:
                 r = ErrorReply(e.msg)
+            except Exception:
+                r = self.internal_error(cmd, argv)
             dt = perf_ns() - t0
             cmd.calls += 1
             cmd.usec += dt
@@ -525,6 +535,15 @@ class Server:
             if dt >= slowlog_ns:
                 self.slowlog_push(c, argv, dt // 1000)
             c.last_cmd = cmd.bname
+
+    def internal_error(self, cmd: Command, argv) -> ErrorReply:
+        """A handler raised something it should not: log it with the traceback
+        and answer this request with an error instead of stopping the node."""
+        import traceback
+        self.log(f"Internal error executing '{cmd.fullname}':\n{traceback.format_exc()}",
+                 "warning")
+        return ErrorReply(b"ERR internal error executing '%s' (see the server log)"
+                          % cmd.fullname.encode())
 
     def special_reply(self, c: Client, cmd: Command, argv, r) -> bool:
         """Handle replies that are not plain values; True if ``c`` stopped."""
