@@ -435,20 +435,33 @@ class ClusterBus:
         if not sender.is_master:
             return
         claim = msg.get("slots", [])
-        key = (sender.config_epoch, json.dumps(claim))
-        if self._claims_seen.get(sender.id) == key:
-            return
-        self._claims_seen[sender.id] = key
-        self._apply_slot_claim(sender, claim)
         st = self.state
+        # Like Redis, a claim matters only when it differs from what we
+        # believe the sender serves; it is then evaluated again whenever the
+        # claim or our view changed (a claim rejected once may win later).
+        view = st.owner_ranges().get(sender.id, ())
+        if len(view) != len(claim) or any(v[0] != c[0] or v[1] != c[1]
+                                          for v, c in zip(view, claim)):
+            key = (sender.config_epoch, json.dumps(claim), st.version)
+            if self._claims_seen.get(sender.id) != key:
+                self._apply_slot_claim(sender, claim)
+                self._claims_seen[sender.id] = (sender.config_epoch, key[1], st.version)
         if sender.config_epoch == st.myself.config_epoch:
             st.handle_epoch_collision(sender)
 
     def _apply_slot_claim(self, sender: ClusterNode, claim) -> None:
         st = self.state
-        claimed = set()
+        owners = st.owners
+        sid = sender.id
+        claimed = []        # claimed slots not bound to the sender in our view
+        total = 0
         for a, b in claim:
-            claimed.update(range(a, b + 1))
+            total += b - a + 1
+            if owners[a:b + 1].count(sid) == b - a + 1:
+                continue
+            claimed.extend(s for s in range(a, b + 1) if owners[s] != sid)
+        if not claimed:
+            return
         stale_owner = None
         for slot in claimed:
             owner = st.owners[slot]
@@ -457,9 +470,21 @@ class ClusterBus:
                 if cur is not None and cur.config_epoch > sender.config_epoch:
                     stale_owner = cur
                     break
+        me = st.myself
+        cur = me.id if me.is_master else me.master_id
+        ours = [s for s in claimed if st.owners[s] == cur] if cur is not None else []
         lost = st.update_slots_from(sender, claimed)
         if lost:
             self.rt.slots_lost(lost)
+        # clusterUpdateSlotsConfigWith(): a master left without slots (or a
+        # replica whose master was) follows the node that took them.
+        moved = sum(1 for s in ours if st.owners[s] == sender.id)
+        if moved and cur is not None and not st.slots_owned(cur) and sender is not me and \
+                (self.rt.allow_replica_migration or moved == total):
+            if me.is_master or me.master_id != sender.id:
+                self.rt.log(f"Configuration change detected. Reconfiguring myself "
+                            f"as a replica of {sender.id}")
+                st.become_replica_of(sender)
         if stale_owner is not None:
             # The sender has an old map: tell it who owns the slot now.
             self.send_update(sender.id, stale_owner)

@@ -142,6 +142,10 @@ class ClusterRuntime:
     def replica_of(self):
         return self.state.replica_of
 
+    @property
+    def allow_replica_migration(self) -> bool:
+        return self.srv.cfg["cluster-allow-replica-migration"]
+
     # -- events from the bus ----------------------------------------------------------
 
     def slots_lost(self, slots) -> None:

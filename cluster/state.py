@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+from itertools import groupby
 
 from .slots import CLUSTER_SLOTS, ranges
 
@@ -102,6 +103,7 @@ class ClusterState:
         self.stats_received: dict[str, int] = {}
         self.version = 0                         # bumped on every change
         self._owned: set = set()
+        self._ranges_cache = (-1, {})
         self.refresh()
 
     # -- router's Topology shape ----------------------------------------------
@@ -120,21 +122,22 @@ class ClusterState:
         self.endpoints = {n.id: n.endpoint(pref) for n in self.nodes.values()}
         self._owned = set(self.owners)
         self.version += 1
-        self.update_state()
+        self.update_state(self._owned)
 
     def slots_owned(self, node_id: str) -> bool:
         return node_id in self._owned
 
-    def update_state(self) -> None:
+    def update_state(self, owned: set | None = None) -> None:
         ok = True
         if self.require_full_coverage:
             nodes = self.nodes
-            for owner in self.owners:
-                if owner is None:
-                    ok = False
-                    break
-            if ok:
-                for nid in set(self.owners):
+            # A set of the owners (C speed) answers both questions.
+            if owned is None:
+                owned = set(self.owners)
+            if None in owned:
+                ok = False
+            else:
+                for nid in owned:
                     n = nodes.get(nid)
                     if n is None or n.failed:
                         ok = False
@@ -260,6 +263,17 @@ class ClusterState:
             self.changed()
         return lost
 
+    def become_replica_of(self, master: ClusterNode) -> None:
+        """clusterSetMaster(): a master left without slots (resharded away or
+        failed over) turns into a replica of the node that took them."""
+        me = self.myself
+        me.flags.discard("master")
+        me.flags.add("slave")
+        me.master_id = master.id
+        self.migrating.clear()
+        self.importing.clear()
+        self.changed()
+
     def add_slots(self, slots, node_id: str | None = None) -> None:
         nid = node_id or self.myself.id
         for s in slots:
@@ -296,18 +310,23 @@ class ClusterState:
         return " ".join(parts)
 
     def owner_ranges(self) -> dict:
-        """node id -> list of (start, end), from one pass over the slot table."""
-        out: dict[str, list] = {}
-        owners = self.owners
-        start = 0
-        cur = owners[0]
-        for i in range(1, CLUSTER_SLOTS + 1):
-            o = owners[i] if i < CLUSTER_SLOTS else object()
-            if o != cur:
-                if cur is not None:
-                    out.setdefault(cur, []).append((start, i - 1))
-                start = i
-                cur = o
+        """node id -> list of (start, end), from one pass over the slot table.
+
+        Cached until the next change (``refresh`` bumps ``version``): every
+        bus message and every nodes.conf save needs it.  Callers must not
+        modify the result.
+        """
+        version, out = self._ranges_cache
+        if version == self.version:
+            return out
+        out = {}
+        pos = 0
+        for owner, run in groupby(self.owners):
+            n = len(list(run))
+            if owner is not None:
+                out.setdefault(owner, []).append((pos, pos + n - 1))
+            pos += n
+        self._ranges_cache = (self.version, out)
         return out
 
     def nodes_description(self, skip_handshake: bool = False) -> str:

@@ -573,15 +573,31 @@ def cluster_setslot(c, argv):
                                f"still hold keys for this hash slot.")
         if keys == 0 and slot in st.migrating:
             del st.migrating[slot]
+        slot_was_mine = st.owners[slot] == me.id
         st.owners[slot] = target.id
+        if slot_was_mine and target is not me and me.id not in st.owners and \
+                c.server.cfg["cluster-allow-replica-migration"]:
+            # A master left without slots turns into a replica of the new
+            # owner (Redis 7.0; redis-cli tolerates the error it then gives
+            # to a later SETSLOT).
+            c.server.log(f"Configuration change detected. Reconfiguring myself as a replica "
+                         f"of {target.id}", "warning")
+            st.become_replica_of(target)
         if target is me and slot in st.importing:
-            # A slot moved by hand: take a new epoch so the claim wins.
+            # A slot moved by hand: take a new epoch so the claim wins, and
+            # tell everyone at once (clusterBroadcastPong).
             del st.importing[slot]
-            st.bump_epoch_without_consensus()
+            if st.bump_epoch_without_consensus():
+                c.server.log(f"configEpoch updated after importing slot {slot}", "warning")
+            st.changed()
+            return OK
     else:
         raise CommandError("ERR Invalid CLUSTER SETSLOT action or number of arguments. "
                            "Try CLUSTER HELP")
-    st.changed()
+    # Saved, and gossiped with the next regular PING, as in Redis: waking
+    # every bus link for each SETSLOT of a resharding costs more than it gives.
+    st.todo_save = True
+    st.refresh()
     return OK
 
 
