@@ -454,3 +454,28 @@ def test_exec_returns_per_command_errors_and_fix_covers_a_lost_slot(bare_nodes):
     assert (123, 123) in myself(owner.port)["slots"] or any(
         a_ <= 123 <= b_ for a_, b_ in myself(owner.port)["slots"])
     assert a.get(b"{%s}x" % tag) == b"1"
+
+
+def test_migrate_reuses_one_connection_and_closes_it_when_idle(pair):
+    src, dst = pair
+    a = r2(src.port)
+    b = r2(dst.port, password="secret")
+    b.config_resetstat()
+
+    def migrate_clients():
+        return [c for c in b.client_list() if c["cmd"] in ("restore", "select", "auth")]
+    for db in (0, 0, 3):
+        a.set("k", "v")
+        assert a.execute_command("MIGRATE", "127.0.0.1", dst.port, "k", db, 1000,
+                                 "AUTH", "secret", "REPLACE") == b"OK"
+    clients = migrate_clients()
+    assert len(clients) == 1 and clients[0]["db"] == "3"
+    stats = b.info("commandstats")
+    # AUTH each time, SELECT only when the database changes, as in Redis.
+    assert stats["cmdstat_auth"]["calls"] == 3
+    assert stats["cmdstat_select"]["calls"] == 2
+    assert stats["cmdstat_restore"]["calls"] == 3
+    # Closed after 10 s without use.
+    t0 = time.monotonic()
+    wait_until(lambda: not migrate_clients(), 20, interval=0.5, what="idle connection closed")
+    assert time.monotonic() - t0 > 5
