@@ -479,3 +479,26 @@ def test_migrate_reuses_one_connection_and_closes_it_when_idle(pair):
     t0 = time.monotonic()
     wait_until(lambda: not migrate_clients(), 20, interval=0.5, what="idle connection closed")
     assert time.monotonic() - t0 > 5
+
+
+def test_reshard_compares_values_with_debug_digest_value_on_busykey(bare_nodes):
+    create(bare_nodes)
+    src, dst = bare_nodes[0], bare_nodes[1]
+    src_id, dst_id = myself(src.port)["id"], myself(dst.port)["id"]
+    tag = tags_for_slots([0])[0]
+    key = b"{%s}same" % tag
+    a, b = r2(src.port), r2(dst.port)
+    a.rpush(key, b"x", b"y")
+    # Leave an identical copy on the target (as an interrupted resharding would).
+    b.execute_command("CLUSTER", "SETSLOT", 0, "IMPORTING", src_id)
+    assert a.execute_command("MIGRATE", "127.0.0.1", dst.port, key, 0, 5000, "COPY") == b"OK"
+    b.execute_command("CLUSTER", "SETSLOT", 0, "STABLE")
+    assert a.execute_command("DEBUG", "DIGEST-VALUE", key) == \
+        b.execute_command("DEBUG", "DIGEST-VALUE", key)
+    out = cli("--cluster", "reshard", addr(src), "--cluster-from", src_id, "--cluster-to",
+              dst_id, "--cluster-slots", 1, "--cluster-yes", timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Target key exists" in out.stdout and "Replacing target keys" in out.stdout
+    check_ok(src)
+    assert a.execute_command("CLUSTER", "COUNTKEYSINSLOT", 0) == 0
+    assert b.lrange(key, 0, -1) == [b"x", b"y"]
