@@ -85,25 +85,28 @@ def reply_ends(data, pos: int = 0):
     append = ends.append
     n = len(data)
     find = data.find
-    while pos < n:
-        t = data[pos]
-        nl = find(b"\r\n", pos + 1)
-        if nl < 0:
-            return ends, pos, n + 1
-        if t == 0x24:  # '$': the common case, inline
-            ln = _length(data, pos + 1, nl)
-            if ln < 0:
+    try:
+        while pos < n:
+            t = data[pos]
+            nl = find(b"\r\n", pos + 1)
+            if nl < 0:
+                return ends, pos, n + 1
+            if t == 0x24:  # '$': the common case, inline
+                ln = int(data[pos + 1:nl])
+                if ln < 0:
+                    end = nl + 2
+                else:
+                    end = nl + ln + 4
+                    if end > n:
+                        return ends, pos, end
+            elif t == 0x2B or t == 0x3A or t == 0x2D:  # + : -
                 end = nl + 2
             else:
-                end = nl + ln + 4
-                if end > n:
-                    return ends, pos, end
-        elif t == 0x2B or t == 0x3A or t == 0x2D:  # + : -
-            end = nl + 2
-        else:
-            end = _value_end(data, pos, n)
-            if end < 0:
-                return ends, pos, -end
-        append(end)
-        pos = end
+                end = _value_end(data, pos, n)
+                if end < 0:
+                    return ends, pos, -end
+            append(end)
+            pos = end
+    except ValueError:
+        raise FrameError(f"bad length {bytes(data[pos:pos + 20])!r}") from None
     return ends, pos, 0

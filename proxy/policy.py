@@ -63,16 +63,25 @@ CROSSSLOT = b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
 
 
 class Route:
-    __slots__ = ("cmd", "kind", "key", "name", "blocking", "split", "merge")
+    __slots__ = ("cmd", "kind", "key", "name", "blocking", "split", "merge", "fast", "lo", "hi")
 
-    def __init__(self, cmd: Command, kind: int, key: int = 0):
+    def __init__(self, cmd: Command | None, kind: int, key: int = 0):
         self.cmd = cmd
         self.kind = kind
         self.key = key
-        self.name = cmd.fullname
-        self.blocking = cmd.is_blocking
-        self.split = SPLIT.get(cmd.fullname)
-        self.merge = FANOUT.get(cmd.fullname)
+        self.name = cmd.fullname if cmd is not None else ""
+        self.blocking = cmd is not None and cmd.is_blocking
+        self.split = SPLIT.get(self.name)
+        self.merge = FANOUT.get(self.name)
+        # The proxy's hot path: one key at a fixed index, nothing to wait for.
+        self.fast = kind == KEY1 and not self.blocking
+        self.lo = cmd.min_args if cmd is not None else 0
+        self.hi = cmd.max_args if cmd is not None else 0
+
+
+# Pseudo-routes for names that are not in the command table.
+UNKNOWN = Route(None, 0)
+PROXY_CMD = Route(None, 0)
 
 
 _ROUTES: dict = {}

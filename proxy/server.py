@@ -57,6 +57,8 @@ import sys
 import time
 from collections import deque
 
+from binascii import crc_hqx
+
 import hiredis
 import trio
 
@@ -68,8 +70,8 @@ from node.table import COMMANDS, NO_AUTH, NO_MULTI
 from . import local
 from .config import ProxyConfig
 from .frames import FrameError, reply_ends
-from .policy import (ANY, CONTAINER, CROSSSLOT, KEY1, PUBSUB, SPECIAL, TRANSACTION, Route,
-                     ScanCursors, error_frame, merge_fanout, merge_split, parse,
+from .policy import (ANY, CONTAINER, CROSSSLOT, KEY1, PROXY_CMD, PUBSUB, SPECIAL, TRANSACTION,
+                     UNKNOWN, Route, ScanCursors, error_frame, merge_fanout, merge_split, parse,
                      parse_scan_cursor, route_of, split_by_slot)
 from .topology import fetch_slots, format_addr, split_addr
 
@@ -529,14 +531,7 @@ class Proxy:
             if c.waiting:
                 c.held.extend(reqs)
             else:
-                dispatch = self.dispatch
-                for i, argv in enumerate(reqs):
-                    if c.waiting:
-                        c.held.extend(reqs[i:])
-                        break
-                    if c.close_after:
-                        return
-                    dispatch(c, argv)
+                self.dispatch_all(c, reqs)
         if err is not None:
             if c.waiting:
                 c.held.append(err)          # a str: the protocol error, in order
@@ -654,6 +649,21 @@ class Proxy:
         else:
             req.reply = frame
 
+    def complete_ready(self, c: Client) -> None:
+        """Move replies that were waiting behind the head to the client."""
+        pending = c.pending
+        out = c.out
+        while pending:
+            h = pending[0]
+            if h.reply is None:
+                break
+            pending.popleft()
+            out.append(h.reply)
+            if h.after:
+                out.extend(h.after)
+        if not pending and c.waiting:
+            self.to_resume.append(c)
+
     def finish(self, req: Req, frame: bytes) -> None:
         """Deliver ``frame`` as the final reply of ``req``, whatever its kind."""
         k = req.kind
@@ -714,31 +724,52 @@ class Proxy:
 
     # ------------------------------------------------------------------ dispatch
 
-    def dispatch(self, c: Client, argv) -> None:
-        route = self.routes.get(argv[0])
-        if route is None:
-            route = self.route_for_name(argv[0])
-        if route.__class__ is Route and route.kind == KEY1 and c.plain:
-            cmd = route.cmd
-            if cmd.min_args <= len(argv) <= cmd.max_args and not route.blocking:
-                # The hot path: one key, no connection state.
-                c.last_cmd = argv[0]
-                slot = key_slot(argv[route.key])
-                node = self.slot_nodes[slot]
+    def dispatch_all(self, c: Client, reqs) -> None:
+        """Route a client's requests in order.  The loop inlines the hot path
+        (a one-key command from a client with no connection state) with its
+        lookups hoisted; everything else goes through ``dispatch_slow``."""
+        routes = self.routes
+        slot_nodes = self.slot_nodes
+        conns = c.conns
+        pending_append = c.pending.append
+        dirty_conns = self.dirty_conns
+        for i, argv in enumerate(reqs):
+            route = routes.get(argv[0])
+            if route is None:
+                route = self.route_for_name(argv[0])
+            if route.fast and c.plain and route.lo <= len(argv) <= route.hi:
+                key = argv[route.key]
+                slot = key_slot(key) if b"{" in key else crc_hqx(key, 0) & 16383
+                node = slot_nodes[slot]
                 req = Req(c, pack(tuple(argv)), slot)
-                c.pending.append(req)
+                pending_append(req)
                 if node is None:
                     self.retry_later(req, CLUSTERDOWN_UNBOUND)
-                    return
-                conn = c.conns.get(node)
+                    continue
+                conn = conns.get(node)
                 if conn is None or conn.state == CLOSED:
                     conn = self.assign(c, node)
                 conn.out.append(req.data)
                 conn.pending.append(req)
                 if not conn.dirty:
                     conn.dirty = True
-                    self.dirty_conns.append(conn)
+                    dirty_conns.append(conn)
+                continue
+            self.dispatch_slow(c, argv, route)
+            if c.waiting:
+                c.held.extend(reqs[i + 1:])
                 return
+            if c.close_after:
+                return
+            # A slow-path command may have replaced these.
+            slot_nodes = self.slot_nodes
+            pending_append = c.pending.append
+
+    def dispatch(self, c: Client, argv) -> None:
+        """Route one request (see ``dispatch_all``)."""
+        route = self.routes.get(argv[0])
+        if route is None:
+            route = self.route_for_name(argv[0])
         self.dispatch_slow(c, argv, route)
 
     def route_for_name(self, name: bytes):
@@ -746,7 +777,7 @@ class Proxy:
         if cmd is None:
             cmd = COMMANDS.get(name.lower())
         if cmd is None:
-            r = "proxy" if name.lower() == b"proxy" else "unknown"
+            r = PROXY_CMD if name.lower() == b"proxy" else UNKNOWN
         else:
             r = route_of(cmd)
         if len(self.routes) < 4096:
@@ -755,11 +786,11 @@ class Proxy:
 
     def dispatch_slow(self, c: Client, argv, route) -> None:
         c.last_cmd = argv[0]
-        if route == "proxy":
+        if route is PROXY_CMD:
             if not c.authed:
                 return self.reply(c, NOAUTH)
             return self.reply(c, local.proxy_command(self, c, argv))
-        if route == "unknown":
+        if route is UNKNOWN:
             return self.reply(c, local.unknown_command(argv))
         cmd = route.cmd
         n = len(argv)
@@ -1491,17 +1522,16 @@ class Proxy:
                 self.release(conn)
 
     def frames(self, conn: BackendConn, data: bytes, ends) -> None:
+        """Match each reply with the request at the head of ``conn``.  The
+        common case (a plain request whose client waits for exactly it next)
+        is inlined; ``complete`` handles the rest."""
         pending = conn.pending
         complete = self.complete
+        dirty_clients = self.dirty_clients
         pos = 0
-        if len(ends) == 1 and ends[0] == len(data):
-            frames = (data,)
-        else:
-            frames = []
-            for end in ends:
-                frames.append(data[pos:end])
-                pos = end
-        for frame in frames:
+        for end in ends:
+            frame = data[pos:end] if pos or end != len(data) else data
+            pos = end
             if not pending:
                 self.conn_lost(conn, "reply without a request")
                 return
@@ -1512,7 +1542,22 @@ class Proxy:
                 if frame[0] == 45 and frame[1:3] in (b"MO", b"AS", b"TR", b"CL") \
                         and self.redirect(req, frame):
                     continue
-                complete(req, frame)
+                c = req.client
+                cp = c.pending
+                if cp and cp[0] is req and not req.after:
+                    # The reply the client waits for next (pipelined or not).
+                    cp.popleft()
+                    c.out.append(frame)
+                    if cp:
+                        if cp[0].reply is not None:
+                            self.complete_ready(c)
+                    elif c.waiting:
+                        self.to_resume.append(c)
+                    if not c.dirty:
+                        c.dirty = True
+                        dirty_clients.append(c)
+                else:
+                    complete(req, frame)
             elif k == K_TX:
                 req.frames.append(frame)
                 if len(req.frames) < req.expect:
