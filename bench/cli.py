@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pipeline", "--pipelines", default="1,16", dest="pipeline",
                    help="redis-benchmark -P values (default 1,16)")
     s.add_argument("--clients", type=int, default=50, help="redis-benchmark -c (default 50)")
-    s.add_argument("--requests", type=int, default=200_000,
-                   help="redis-benchmark -n per test and run (default 200000)")
+    s.add_argument("--requests", default="200000",
+                   help="redis-benchmark -n per test and run: one number, or one per --pipeline "
+                        "value, e.g. 100000,1000000 (default 200000)")
     s.add_argument("--tests", default="set,get",
                    help="redis-benchmark -t names, comma separated (default set,get)")
     s.add_argument("--keyspace", type=int, default=100_000,

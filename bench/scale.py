@@ -31,11 +31,11 @@ from .common import (cpu_seconds, find_redis_benchmark, find_redis_cli, find_red
                      parse_csv_rows, rss_bytes, shardis_version, summarize, version_of)
 
 SERVERS = ("shardis", "redis")
-METRICS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_op", "rss_mib", "wall_s")
+METRICS = ("rps", "p50_ms", "p99_ms", "cpu_us_per_op", "rss_mib", "wall_s", "client_cpu_pct")
 SHORT_RUN_S = 2.0
 CSV_COLUMNS = ["server", "shards", "pipeline", "test", "round", "rps", "avg_ms", "p50_ms",
                "p95_ms", "p99_ms", "max_ms", "requests", "wall_s", "server_cpu_s",
-               "cpu_us_per_op", "client_cpu_s", "rss_mib", "loadavg_1m"]
+               "cpu_us_per_op", "client_cpu_s", "client_cpu_pct", "rss_mib", "loadavg_1m"]
 
 
 # ---------------------------------------------------------------------------
@@ -51,6 +51,21 @@ def parse_int_list(text: str, name: str, minimum: int = 1) -> list[int]:
     if not values or min(values) < minimum:
         raise ValueError(f"{name} takes integers >= {minimum}")
     return list(dict.fromkeys(values))
+
+
+def requests_per_pipeline(text: str, pipelines: list[int]) -> dict[int, int]:
+    """``--requests``: one number for every pipeline depth, or one per
+    ``--pipeline`` value in the same order (deeper pipelines run faster, so
+    they need more requests for a run of a few seconds)."""
+    values = [int(v) for v in str(text).split(",") if v.strip()] if text else []
+    if not values or min(values) < 1:
+        raise ValueError("--requests takes one integer >= 1, or one per --pipeline value")
+    if len(values) == 1:
+        return {p: values[0] for p in pipelines}
+    if len(values) != len(pipelines):
+        raise ValueError(f"--requests has {len(values)} values for {len(pipelines)} "
+                         "--pipeline values")
+    return dict(zip(pipelines, values))
 
 
 def plan_runs(shards: list[int], repeat: int, pipelines: list[int], tests: list[str],
@@ -96,6 +111,7 @@ def make_samples(server: str, shards: int, pipeline: int, rnd: int, rows: dict,
             "server_cpu_s": round(server_cpu_s, 3),
             "cpu_us_per_op": round(server_cpu_s / ops * 1e6, 3) if ops else None,
             "client_cpu_s": round(client_cpu_s, 3),
+            "client_cpu_pct": round(100 * client_cpu_s / wall_s, 1) if wall_s > 0 else None,
             "rss_mib": round(rss / 2**20, 1), "loadavg_1m": loadavg,
         })
     return out
@@ -164,28 +180,33 @@ def format_table(header: list[str], body: list[list[str]]) -> str:
 
 
 def honesty_note(info: dict) -> str:
+    req = info["requests"]
+    if isinstance(req, dict):
+        req = ", ".join(f"-n {n} at -P {p}" for p, n in req.items())
+    else:
+        req = f"-n {req}"
     return (f"{info['cpus']} CPU cores shared by redis-benchmark and every server process; "
             f"{info['repeat']} run(s) per point, median (min-max); "
-            f"-c {info['clients']} -n {info['requests']} -r {info['keyspace']}; "
+            f"-c {info['clients']}, {req}, -r {info['keyspace']}; "
             f"load average at start {info.get('loadavg_start', '?')}")
 
 
 def format_summary(rows: list[dict], info: dict) -> str:
-    """The one-screen table printed at the end."""
-    header = ["test", "P", "shards", "redis ops/s", "shardis ops/s", "shardis/redis",
-              "redis p99 ms", "shardis p99 ms", "redis CPU us/op", "shardis CPU us/op",
-              "redis x1", "shardis x1"]
+    """The one-screen table printed at the end (R = Redis, S = shardis)."""
+    header = ["test", "P", "shards", "Redis ops/s", "shardis ops/s", "S/R",
+              "p99 ms R / S", "CPU us/op R / S", "x1 R / S", "bench CPU% R / S"]
     body = []
+
+    def pair(row, metric, fmt, stat="median"):
+        return " / ".join(_num(row[sv][metric][stat], fmt) for sv in ("redis", "shardis"))
     for row in rows:
-        rd, sh = row["redis"], row["shardis"]
         body.append([
             row["test"], str(row["pipeline"]), str(row["shards"]),
-            _spread(rd["rps"]), _spread(sh["rps"]),
+            _spread(row["redis"]["rps"]), _spread(row["shardis"]["rps"]),
             _num(row["ratio"], "{:.2f}"),
-            _num(rd["p99_ms"]["median"], "{:.2f}"), _num(sh["p99_ms"]["median"], "{:.2f}"),
-            _num(rd["cpu_us_per_op"]["median"], "{:.1f}"),
-            _num(sh["cpu_us_per_op"]["median"], "{:.1f}"),
-            _num(row["speedup"]["redis"], "{:.2f}"), _num(row["speedup"]["shardis"], "{:.2f}"),
+            pair(row, "p99_ms", "{:.1f}"), pair(row, "cpu_us_per_op", "{:.1f}"),
+            " / ".join(_num(row["speedup"][sv], "{:.2f}") for sv in ("redis", "shardis")),
+            pair(row, "client_cpu_pct", "{:.0f}"),
         ])
     mem = {}
     for row in rows:
@@ -209,7 +230,10 @@ def format_summary(rows: list[dict], info: dict) -> str:
         "",
         format_table(header, body),
         "",
-        "ops/s: median (min-max); x1: median ops/s relative to the smallest shard count.",
+        "ops/s: median (min-max) of the runs; S/R: shardis/Redis medians; x1: ops/s relative "
+        "to the smallest shard count;",
+        "bench CPU%: redis-benchmark's own CPU time / wall time (near 100 = the client, "
+        "not the server, may be the limit).",
         mem_line,
     ]
     if info.get("shards") and 1 in info["shards"]:
@@ -310,11 +334,11 @@ def run_benchmark(args: list[str], timeout: float) -> tuple[dict, float, float]:
 
 
 def measure(bench: str, cluster, server: str, shards: int, rnd: int, test: str, pipeline: int,
-            opts) -> list[dict]:
+            requests: int, opts) -> list[dict]:
     pids = cluster.pids()
     cpu0 = sum(cpu_seconds(p) for p in pids)
     args = benchmark_args(bench, cluster.entry, len(cluster.ports), test, opts.clients,
-                          opts.requests, pipeline, opts.keyspace)
+                          requests, pipeline, opts.keyspace)
     rows, wall, client_cpu = run_benchmark(args, opts.timeout)
     after = cluster.pids()
     if after != pids:
@@ -322,11 +346,12 @@ def measure(bench: str, cluster, server: str, shards: int, rnd: int, test: str, 
                            f"(pids {pids} -> {after}); see {cluster.dir}")
     cpu1 = sum(cpu_seconds(p) for p in pids)
     rss = sum(rss_bytes(p) for p in pids)
-    return make_samples(server, shards, pipeline, rnd, rows, opts.requests, wall, cpu1 - cpu0,
+    return make_samples(server, shards, pipeline, rnd, rows, requests, wall, cpu1 - cpu0,
                         client_cpu, rss, round(os.getloadavg()[0], 2))
 
 
-def collect_info(opts, bench: str, redis_server: str, shards, pipelines, tests) -> dict:
+def collect_info(opts, bench: str, redis_server: str, shards, pipelines, tests,
+                 requests: dict[int, int]) -> dict:
     cpus = os.cpu_count()
     return {
         "experiment": "scale",
@@ -344,7 +369,8 @@ def collect_info(opts, bench: str, redis_server: str, shards, pipelines, tests) 
         "redis_benchmark_version": version_of([bench, "--version"]),
         "python": sys.version.split()[0],
         "shards": shards, "pipelines": pipelines, "tests": tests, "clients": opts.clients,
-        "requests": opts.requests, "keyspace": opts.keyspace, "repeat": opts.repeat,
+        "requests": requests if len(set(requests.values())) > 1 else requests[pipelines[0]],
+        "keyspace": opts.keyspace, "repeat": opts.repeat,
         "persistence": "off on both (save '', appendonly no)",
         "cpu_accounting": ("server CPU = utime+stime of every node process (/proc/PID/stat) "
                            "during the run, divided by the run's requests"),
@@ -357,6 +383,7 @@ def run(opts) -> int:
     try:
         shards = parse_int_list(opts.shards, "--shards")
         pipelines = parse_int_list(opts.pipeline, "--pipeline")
+        requests = requests_per_pipeline(opts.requests, pipelines)
     except ValueError as e:
         print(f"shardis bench scale: {e}", file=sys.stderr)
         return 2
@@ -379,7 +406,7 @@ def run(opts) -> int:
     redis_cli = find_redis_cli(redis_server)
     out = opts.out or default_out("scale")
     os.makedirs(out, exist_ok=True)
-    info = collect_info(opts, bench, redis_server, shards, pipelines, tests)
+    info = collect_info(opts, bench, redis_server, shards, pipelines, tests, requests)
     info["redis_cli"] = redis_cli
     print(f"shardis bench scale -> {out}\n  {info['redis_server_version']}\n  "
           f"{info['shardis_version']}\n  {bench} --cluster (not for 1 shard) -t {','.join(tests)} "
@@ -409,7 +436,8 @@ def run(opts) -> int:
                     for k, c in clusters.items()}
                 current = n
             progress.update(f"{n} shard(s) P={pipeline} {test} {server} ...")
-            got = measure(bench, clusters[server], server, n, rnd, test, pipeline, opts)
+            got = measure(bench, clusters[server], server, n, rnd, test, pipeline,
+                          requests[pipeline], opts)
             samples.extend(got)
             progress.update(f"{n} shard(s) P={pipeline} {test} {server}: " + ", ".join(
                 f"{s['test']} {s['rps']:,.0f} ops/s p99 {_num(s['p99_ms'], '{:.2f}')} ms"

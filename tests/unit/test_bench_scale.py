@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from bench.scale import (CSV_COLUMNS, aggregate, benchmark_args, format_summary, make_samples,
-                         parse_int_list, plan_runs, write_csv, write_json)
+from bench.scale import (CSV_COLUMNS, aggregate, benchmark_args, format_summary, honesty_note,
+                         make_samples, parse_int_list, plan_runs, requests_per_pipeline,
+                         write_csv, write_json)
 
 INFO = {"machine": "x86_64, 2 CPU cores", "cpus": 2, "repeat": 3, "clients": 50,
         "requests": 1000, "keyspace": 100, "loadavg_start": 1.5, "shards": [1, 2],
@@ -30,6 +31,21 @@ def test_parse_int_list():
         parse_int_list("0,1", "--shards")
     with pytest.raises(ValueError):
         parse_int_list("", "--pipeline")
+
+
+def test_requests_per_pipeline():
+    assert requests_per_pipeline("1000", [1, 16]) == {1: 1000, 16: 1000}
+    assert requests_per_pipeline("1000,8000", [1, 16]) == {1: 1000, 16: 8000}
+    with pytest.raises(ValueError, match="2 values for 3"):
+        requests_per_pipeline("1,2", [1, 4, 16])
+    with pytest.raises(ValueError):
+        requests_per_pipeline("0", [1])
+
+
+def test_honesty_note_names_requests_per_pipeline():
+    note = honesty_note(dict(INFO, requests={"1": 1000, "16": 8000}))
+    assert "-n 1000 at -P 1, -n 8000 at -P 16" in note
+    assert "-n 1000," in honesty_note(INFO)
 
 
 def test_plan_covers_everything_and_alternates():
@@ -67,6 +83,7 @@ def test_make_samples_shares_cpu_among_titles():
     assert s["round"] == 1 and s["rps"] == 50.0 and s["p99_ms"] == 3.0 and s["avg_ms"] is None
     assert s["cpu_us_per_op"] == pytest.approx(0.5 / 2000 * 1e6)  # 2 titles x 1000 requests
     assert s["rss_mib"] == 3.0 and s["wall_s"] == 1.235 and s["loadavg_1m"] == 0.7
+    assert s["client_cpu_s"] == 0.25 and s["client_cpu_pct"] == round(100 * 0.25 / 1.23456, 1)
 
 
 def test_aggregate_medians_ratio_speedup_and_order():
@@ -98,7 +115,7 @@ def test_format_summary_is_honest():
     lines = text.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("test"))
     # the shardis number always sits next to Redis's, with the ratio
-    assert "redis ops/s" in lines[header] and "shardis/redis" in lines[header]
+    assert "Redis ops/s" in lines[header] and "S/R" in lines[header]
     row = lines[header + 2].split()
     assert row[:6] == ["SET", "1", "1", "400", "100", "0.25"]
     assert "without --cluster" in text
