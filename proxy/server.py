@@ -738,6 +738,7 @@ class Proxy:
             if route is None:
                 route = self.route_for_name(argv[0])
             if route.fast and c.plain and route.lo <= len(argv) <= route.hi:
+                c.last_cmd = argv[0]
                 key = argv[route.key]
                 slot = key_slot(key) if b"{" in key else crc_hqx(key, 0) & 16383
                 node = slot_nodes[slot]
@@ -1224,6 +1225,7 @@ class Proxy:
         c.resp = 2
         c.name = b""
         c.authed = self.password is None
+        c.parser.limits.auth_required = not c.authed
         c.update_plain()
         self.reply(c, b"+RESET\r\n")
 

@@ -244,7 +244,9 @@ def test_blpop_and_bzpopmin_through_the_proxy(proxy, r, protocol):
     # BLPOP needs the list commands in the command table the proxy routes with.
     has_lists = "blpop" in TOP
     cases = [("bzpopmin", lambda: waiter.bzpopmin("bzq", timeout=20),
-              lambda: pusher.zadd("bzq", {"m": 1}))]
+              lambda: pusher.zadd("bzq", {"m": 1})),
+             ("xread", lambda: waiter.xread({"stream": "$"}, block=20_000),
+              lambda: pusher.xadd("stream", {"f": "v"}, id="5-1"))]
     if has_lists:
         cases.insert(0, ("blpop", lambda: waiter.blpop(["{q}1", "{q}0"], timeout=20),
                          lambda: pusher.rpush("{q}0", "job")))
@@ -263,6 +265,9 @@ def test_blpop_and_bzpopmin_through_the_proxy(proxy, r, protocol):
         v = tuple(v) if isinstance(v, list) else v
         if name == "blpop":
             assert v == (b"{q}0", b"job")
+        elif name == "xread":
+            v = dict(v) if isinstance(v, dict) else {k: e for k, e in v}
+            assert v[b"stream"] in ([[(b"5-1", {b"f": b"v"})]], [(b"5-1", {b"f": b"v"})])
         else:
             assert v == (b"bzq", b"m", 1.0)
     # A timeout is a null reply, and later pipelined commands wait for it.
@@ -601,7 +606,7 @@ def test_auth_passthrough(backend, proxy):
     for n in nodes:
         n.config_set("requirepass", pw)
     try:
-        authed = ProxyProc(backend.ports[:1], "--auth", pw)
+        authed = ProxyProc(backend.ports[:1], "--auth", pw, "--cross-slot")
         try:
             c = redis.Redis(port=authed.port, protocol=2)
             with pytest.raises(redis.AuthenticationError):
@@ -617,6 +622,9 @@ def test_auth_passthrough(backend, proxy):
                 p.set(k, k)
                 p.get(k)
             assert p.execute()[1::2] == [k.encode() for k in keys]
+            # Started with --cross-slot: multi-key commands are split.
+            assert c3.mget(keys) == [k.encode() for k in keys]
+            assert c3.delete(*keys) == len(keys)
             s = raw(authed.port)
             s.sendall(b"PING\r\nAUTH wrong\r\nAUTH " + pw.encode() + b"\r\nPING\r\n")
             assert read_exactly(s, b"+OK\r\n+PONG\r\n") == (
@@ -658,6 +666,13 @@ def test_connection_edge_cases(proxy, r):
     assert s.recv(100) == b""
     s.close()
     assert r.get("afterquit") is None
+    # RESET leaves pub/sub and RESP3 behind.
+    s = raw(proxy.port)
+    s.sendall(b"HELLO 3\r\nSUBSCRIBE rc\r\nRESET\r\nSET rk 1\r\nGET rk\r\nHGETALL nohash\r\n")
+    buf = read_exactly(s, b"+RESET\r\n+OK\r\n$1\r\n1\r\n*0\r\n")
+    assert buf.endswith(b">3\r\n$9\r\nsubscribe\r\n$2\r\nrc\r\n:1\r\n"
+                        b"+RESET\r\n+OK\r\n$1\r\n1\r\n*0\r\n")
+    s.close()
     # A protocol error gets Redis's text, then the connection is closed.
     s = raw(proxy.port)
     s.sendall(b"PING\r\n*1\r\n$x\r\n")
