@@ -265,7 +265,9 @@ class _AsyncIO:
             conn.last_use = time.monotonic()
             return conn
         if len(st.cache) >= CACHE_ITEMS:
-            name = random.choice(list(st.cache))
+            # Too many: drop one at random (one no other MIGRATE is using).
+            idle = [n for n in st.cache if not (st.locks.get(n) and st.locks[n].locked())]
+            name = random.choice(idle or list(st.cache))
             await _close_async(st.cache.pop(name))
         conn = _Conn(job.name)
         with trio.move_on_after(job.timeout_s):
