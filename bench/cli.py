@@ -5,6 +5,7 @@
                           [--compare-redis] [--out DIR] [--publish DIR]
     shardis bench reshard --keys 100000 --rate 2000 [--shards 3]
                           [--compare-redis] [--out DIR] [--publish DIR]
+    shardis bench plot    RUNDIR [--publish DIR]   (redraw a run's plots)
 
 See bench/README.md for what each experiment does and how to read its plots.
 """
@@ -70,11 +71,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also copy the timeline plot to DIR as reshard-timeline.png")
     r.add_argument("--redis-server", metavar="PATH", help="redis-server binary")
     r.add_argument("--timeout", type=float, default=1800, help="seconds allowed for the migration")
+    pl = sub.add_parser("plot", help="redraw the plots of a finished run from its JSON")
+    pl.add_argument("rundir", help="a scale or reshard output directory")
+    pl.add_argument("--publish", metavar="DIR", help="also copy the plots to DIR")
     return p
+
+
+def replot(rundir: str, publish: str | None) -> int:
+    import json
+    import os
+    for name in ("scale.json", "reshard.json"):
+        path = os.path.join(rundir, name)
+        if os.path.exists(path):
+            break
+    else:
+        print(f"shardis bench plot: no scale.json or reshard.json in {rundir}", file=sys.stderr)
+        return 1
+    with open(path) as f:
+        data = json.load(f)
+    if name == "scale.json":
+        from .scale import make_plots
+        written = make_plots(data["rows"], data["info"], rundir, publish)
+    else:
+        from . import plots
+        written = [plots.plot_timeline(data["runs"], data["info"],
+                                       os.path.join(rundir, "reshard-timeline.png"))]
+        if publish:
+            written += plots.publish(written, publish)
+    print("wrote " + ", ".join(written), file=sys.stderr)
+    return 0 if written else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.cmd == "plot":
+        return replot(args.rundir, args.publish)
     if args.cmd == "scale":
         from .scale import run
         return run(args)

@@ -62,13 +62,13 @@ def _figure(panels, title, info, extra=""):
     tests, pipes = _grid(panels)
     fig, axes = plt.subplots(len(tests), len(pipes), squeeze=False,
                              figsize=(4.6 * len(pipes) + 0.4, 3.0 * len(tests) + 1.2))
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title, fontsize=11, x=0.01, ha="left")
     return fig, axes, tests, pipes
 
 
 def _save(fig, path, info, extra=""):
     _footnote(fig, info, extra)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.05, 1, 0.93))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -111,7 +111,7 @@ def plot_throughput(rows, info, path):
         ax.set_title(f"{test}, pipeline {pipe}", fontsize=10)
         ax.set_ylabel("ops/s")
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_kilo))
-    axes[0][0].legend(fontsize=8, loc="upper left")
+    _legend(fig, axes)
     return _save(fig, path, info, "Label above each pair: shardis ops/s / Redis ops/s.")
 
 
@@ -143,7 +143,7 @@ def plot_latency(rows, info, path):
         ax.set_ylabel("latency, ms (log)")
         ax.set_title(f"{test}, pipeline {pipe}", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-    axes[0][0].legend(fontsize=7, loc="best")
+    _legend(fig, axes)
     return _save(fig, path, info, "Label: shardis p99 / Redis p99.")
 
 
@@ -161,15 +161,22 @@ def plot_cpu(rows, info, path):
         _bars(ax, prow, "cpu_us_per_op", lambda v: f"{v:.1f}x", ratio)
         ax.set_title(f"{test}, pipeline {pipe}", fontsize=10)
         ax.set_ylabel("CPU us per op")
-    axes[0][0].legend(fontsize=8, loc="upper left")
+    _legend(fig, axes)
     return _save(fig, path, info, "Label: shardis CPU per op / Redis CPU per op.")
 
 
+def _legend(fig, axes):
+    """One legend for the figure, above the panels (never over a label)."""
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", fontsize=8, ncol=len(labels),
+               bbox_to_anchor=(0.99, 0.955), frameon=False)
+
+
 def _log_y(ax):
-    """Log y axis with plain numbers (0.5, 1, 2, 10, 100) instead of 10^x."""
+    """Log y axis with plain numbers at 1-2-5 steps (0.5, 1, 2, 5, 10, 20...)."""
     ax.set_yscale("log")
-    fmt = matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:g}")
-    ax.yaxis.set_major_formatter(fmt)
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
@@ -197,7 +204,7 @@ def plot_timeline(runs, info, path):
         for ax in (ax_ops, ax_lat, ax_err):
             if start is not None and end is not None:
                 ax.axvspan(start, end, color="#f5b041", alpha=0.25,
-                           label="migration (slots moving)" if ax is ax_ops else None)
+                           label=_window_label(run) if ax is ax_ops else None)
             if run.get("node_added") is not None:
                 ax.axvline(run["node_added"], color="#7d6608", linestyle="--", linewidth=1,
                            label="new node started + MEET" if ax is ax_ops else None)
@@ -230,6 +237,8 @@ def plot_timeline(runs, info, path):
             bottom = [a + b for a, b in zip(bottom, vals)]
         ax_err.bar(t, [r["errors"] for r in run["rows"]], 0.8, bottom=bottom, color="#e74c3c",
                    label=f"errors {tot['errors']:,}")
+        peak = max([a + r["errors"] for a, r in zip(bottom, run["rows"])] or [0])
+        ax_err.set_ylim(0, max(1, peak) * 1.7)  # headroom for the legend
         ax_err.set_ylabel("per second")
         ax_err.set_xlabel("seconds since the load started")
         ax_err.legend(fontsize=7, loc="upper left")
@@ -244,6 +253,13 @@ def plot_timeline(runs, info, path):
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
+
+
+def _window_label(run):
+    if run.get("method_short") == "add-shard" or str(run.get("method", "")).startswith(
+            "shardis cluster add-shard"):
+        return "add-shard --rebalance (node start, MEET, slot moves)"
+    return "migration (redis-cli --cluster rebalance)"
 
 
 def publish(paths, dest, prefix=""):
