@@ -43,8 +43,19 @@ def _grid(panels):
 def _footnote(fig, info, extra=""):
     from .scale import honesty_note
     text = honesty_note(info) + "." + (" " + extra if extra else "")
-    fig.text(0.01, 0.005, textwrap.fill(text, 150), fontsize=7, va="bottom", ha="left",
-             color="#444444")
+    return _note(fig, text)
+
+
+def _note(fig, text):
+    """Small grey text at the bottom; returns the figure fraction it takes."""
+    wrapped = textwrap.fill(text, _chars(fig))
+    fig.text(0.01, 0.005, wrapped, fontsize=7, va="bottom", ha="left", color="#444444")
+    return (len(wrapped.splitlines()) * 0.125 + 0.1) / fig.get_figheight()
+
+
+def _chars(fig):
+    """Characters of 7-point text that fit across the figure."""
+    return int(fig.get_figwidth() * 15)
 
 
 def _err(stats):
@@ -67,10 +78,9 @@ def _figure(panels, title, info, extra=""):
 
 
 def _save(fig, path, info, extra=""):
-    _footnote(fig, info, extra)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.93))
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    bottom = _footnote(fig, info, extra)
+    fig.tight_layout(rect=(0, bottom, 1, 0.93))
+    _write(fig, path)
     return path
 
 
@@ -212,14 +222,14 @@ def plot_timeline(runs, info, path):
         ax_ops.plot(t, [r["ops"] for r in run["rows"]], color=COLORS.get(run["server"], "k"),
                     marker=".", label="completed ops/s")
         ax_ops.axhline(run["rate"], color="#555555", linestyle=":", label=f"target {run['rate']}/s")
-        ax_ops.set_ylim(0, ymax_ops * 1.15)
+        ax_ops.set_ylim(0, ymax_ops * 1.5)  # headroom for the legend
         ax_ops.set_ylabel("ops/s")
         tot = run["totals"]
         ax_ops.set_title(f"{LABELS.get(run['server'], run['server'])}: {run['shards']} -> "
                          f"{run['shards'] + 1} shards, {run['keys']:,} keys, "
                          f"migration {end - start:.1f}s" if start is not None and end is not None
                          else LABELS.get(run["server"], run["server"]), fontsize=10)
-        ax_ops.legend(fontsize=7, loc="lower left")
+        ax_ops.legend(fontsize=7, loc="upper left", ncol=2)
 
         ax_lat.plot(t, [r["p99_ms"] for r in run["rows"]], color=COLORS.get(run["server"], "k"),
                     marker=".", label="p99")
@@ -247,12 +257,24 @@ def plot_timeline(runs, info, path):
              f"resharding tool. Slots moved with {how}. Redirections are retried "
              f"as cluster clients do; 'errors' are everything else (error replies, wrong or "
              f"missing values, dropped connections).")
-    fig.text(0.01, 0.005, textwrap.fill(extra, 150), fontsize=7, va="bottom", ha="left",
-             color="#444444")
-    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    bottom = _note(fig, extra)
+    fig.tight_layout(rect=(0, bottom, 1, 0.96))
+    _write(fig, path)
+    return path
+
+
+def _write(fig, path):
+    """Save as a small PNG: 64-colour palette when Pillow is there (plots
+    have few colours; it makes the file about three times smaller)."""
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
-    return path
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=64)
+    small.save(path, optimize=True)
 
 
 def _window_label(run):
