@@ -34,7 +34,7 @@ does.  A dedicated connection that carries no state any more goes back to a
 per-node spare list.
 
 Redirects: MOVED updates the slot and asks for a refresh, then the request is
-re-sent to the new owner; ASK re-sends it with ASKING; TRYAGAIN, CLUSTERDOWN
+re-sent to the new owner; ASK re-sends it with ASKING; TRYAGAIN, CLUSTERDOWN, LOADING
 and nodes that cannot be reached are retried with a doubling backoff for at
 most ``retry-timeout`` ms, after which the client gets the error.  A request
 in flight on a connection that breaks gets an error reply (it may or may not
@@ -119,6 +119,9 @@ _TX_IMMEDIATE = {"exec", "discard", "multi", "watch", "quit", "reset"}
 _TX_FORWARDABLE = {"ping", "echo", "time"}
 
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
+# The first two letters of the errors ``redirect`` handles: MOVED, ASK,
+# TRYAGAIN, CLUSTERDOWN, LOADING (a restarted node reading its data).
+_RETRYABLE = (b"MO", b"AS", b"TR", b"CL", b"LO")
 ASKING = pack((b"ASKING",))
 MULTI = pack((b"MULTI",))
 EXEC = pack((b"EXEC",))
@@ -1541,7 +1544,7 @@ class Proxy:
             k = req.kind
             if k == K_NORMAL:
                 pending.popleft()
-                if frame[0] == 45 and frame[1:3] in (b"MO", b"AS", b"TR", b"CL") \
+                if frame[0] == 45 and frame[1:3] in _RETRYABLE \
                         and self.redirect(req, frame):
                     continue
                 c = req.client
@@ -1574,7 +1577,7 @@ class Proxy:
                             errors="replace"))
                         return
                     continue
-                if frame[0] == 45 and frame[1:3] in (b"MO", b"AS", b"TR", b"CL") \
+                if frame[0] == 45 and frame[1:3] in _RETRYABLE \
                         and self.redirect(req, frame):
                     continue
                 self.finish(req, frame)
@@ -1585,7 +1588,7 @@ class Proxy:
         if frames[0][:1] == b"-":
             return self.finish(req, frames[0])
         for f in frames[1:-1]:
-            if f[:1] == b"-" and f[1:3] in (b"MO", b"AS", b"TR", b"CL"):
+            if f[:1] == b"-" and f[1:3] in _RETRYABLE:
                 # A queued command was redirected (the EXEC reply is EXECABORT):
                 # redo the whole transaction where the slot is now.
                 if c is not None and not c.closed and self.redirect(req, f):
@@ -1594,7 +1597,7 @@ class Proxy:
         self.finish(req, frames[-1])
 
     def redirect(self, req: Req, frame: bytes) -> bool:
-        """Handle MOVED/ASK/TRYAGAIN/CLUSTERDOWN for ``req``; False if ``frame``
+        """Handle MOVED/ASK/TRYAGAIN/CLUSTERDOWN/LOADING for ``req``; False if ``frame``
         is not one of them or the request has used up its redirects."""
         c = req.client
         if c is None or c.closed:
@@ -1627,7 +1630,7 @@ class Proxy:
             req.node = node
             self.send(req, node, asking)
             return True
-        if msg.startswith(b"TRYAGAIN"):
+        if msg.startswith(b"TRYAGAIN") or msg.startswith(b"LOADING"):
             self.stat["tryagain"] += 1
             self.retry_later(req, frame)
             return True
@@ -1712,7 +1715,7 @@ class Proxy:
             req = pending.popleft()
             if req.kind == K_INTERNAL:
                 continue
-            if frame[0] == 45 and frame[1:3] in (b"MO", b"AS", b"TR", b"CL") \
+            if frame[0] == 45 and frame[1:3] in _RETRYABLE \
                     and self.redirect(req, frame):
                 continue
             if req.kind == K_TX:
