@@ -30,6 +30,7 @@ class _NotReady:
 
 NOT_READY = _NotReady()
 SKIP = _NotReady()
+NO_REPLY = _NotReady()      # unblock_client(..., NO_REPLY): resume without a reply
 UNBLOCKED_ERROR = ErrorReply(b"UNBLOCKED client unblocked via CLIENT UNBLOCK")
 
 
@@ -111,7 +112,8 @@ def unblock_client(srv, c, reply, resume: bool = True) -> None:
     c.block_deadline = 0.0
     if c.closed:
         return
-    if reply is not None:
+    if reply is not NO_REPLY:
+        # None is a reply too: the null bulk of BLMOVE/BRPOPLPUSH's timeout.
         srv.add_reply(c, reply)
     if resume:
         srv.resume_client(c)
