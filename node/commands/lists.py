@@ -235,7 +235,10 @@ def lpush(c, argv):
         if db.blocking_keys:
             signal_key_as_ready(db, key)
     elif type(v) is deque:
-        v.extendleft(argv[2:])
+        if len(argv) == 3:
+            v.appendleft(argv[2])
+        else:
+            v.extendleft(argv[2:])
         db.modified(key)
     else:
         raise WRONGTYPE
@@ -258,7 +261,10 @@ def rpush(c, argv):
         if db.blocking_keys:
             signal_key_as_ready(db, key)
     elif type(v) is deque:
-        v.extend(argv[2:])
+        if len(argv) == 3:
+            v.append(argv[2])
+        else:
+            v.extend(argv[2:])
         db.modified(key)
     else:
         raise WRONGTYPE
