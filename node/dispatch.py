@@ -116,6 +116,13 @@ def process_command(srv, c, argv) -> None:
         if wait_for_locked_keys(srv, c, cmd, argv):
             return
 
+    # Slots at the cut-over of an atomic slot migration (CLUSTER
+    # MIGRATESLOTS): writes to them wait until the slots have moved.
+    if srv.paused_slots:
+        from .commands.slotmigration import postpone_if_paused_slot
+        if postpone_if_paused_slot(srv, c, cmd, argv):
+            return
+
     r = call(srv, c, cmd, argv)
     if c.asking and top.name != "asking" and not c.in_multi:
         # ASKING is valid for exactly one command (Redis's resetClient).

@@ -114,6 +114,7 @@ class Server:
         self.pause_all = False
         self.paused_clients: list[Client] = []
         self.locked_keys: dict = {}     # (db id, key) -> MIGRATEs in flight moving it
+        self.paused_slots: dict = {}    # slot -> slot migrations pausing its writes
         self.block_timers: list = []    # heap of (deadline, seq, client)
         self._timer_seq = 0
         self.ready_keys: list = []      # (db, key) made ready for blocked clients

@@ -6,9 +6,9 @@ strings.py (t_string.c), bitmaps.py (bitops.c), keys.py (db.c, expire.c), lists.
 hashes.py, sets.py, zsets.py, streams.py, hyperloglog.py, geo.py, sort.py,
 tx.py (multi.c), pubsub.py, connection.py and server.py (server.c,
 networking.c, config.c, ...), cluster.py, dump.py (DUMP/RESTORE),
-migrate.py (MIGRATE).
+migrate.py (MIGRATE), slotmigration.py (CLUSTER MIGRATESLOTS & co.).
 """
 
 from . import (connection, server, keys, strings, bitmaps, lists, hashes, sets,  # noqa: F401
                zsets, streams, hyperloglog, geo, sort, tx, pubsub, cluster, dump,
-               migrate)
+               migrate, slotmigration)
