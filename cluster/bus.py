@@ -60,6 +60,17 @@ FAIL_REPORT_VALIDITY_MULT = 2   # Redis's CLUSTER_FAIL_REPORT_VALIDITY_MULT
 FAIL_UNDO_TIME_MULT = 2         # Redis's CLUSTER_FAIL_UNDO_TIME_MULT
 
 
+_LINK_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ValueError)
+
+
+def _only_link_errors(e: BaseException) -> bool:
+    """True if ``e`` (or every exception in a group) is a network/frame error."""
+    inner = getattr(e, "exceptions", None)
+    if inner is not None:
+        return all(_only_link_errors(x) for x in inner)
+    return isinstance(e, _LINK_ERRORS)
+
+
 def encode_frame(msg: dict) -> bytes:
     body = json.dumps(msg, separators=(",", ":")).encode()
     return struct.pack(">I", len(body)) + body
@@ -226,8 +237,11 @@ class ClusterBus:
                     async with trio.open_nursery() as n2:
                         n2.start_soon(self.link_reader, link, stream, n2.cancel_scope)
                         await self.link_pinger(link, n2.cancel_scope)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ValueError):
-                    pass
+                except Exception as e:
+                    # Trio hands errors of the link's tasks over as an
+                    # ExceptionGroup: network errors just end the link.
+                    if not _only_link_errors(e):
+                        self.log_bug("on a cluster bus link")
                 finally:
                     link.stream = None
                     with trio.CancelScope(shield=True):
@@ -257,14 +271,21 @@ class ClusterBus:
 
     async def link_reader(self, link: Link, stream, scope: trio.CancelScope) -> None:
         reader = FrameReader()
-        peer_ip = stream.socket.getpeername()[0]
         try:
+            peer_ip = stream.socket.getpeername()[0]
             while True:
                 data = await stream.receive_some(65536)
                 if not data:
                     break
                 for msg in reader.feed(data):
                     await self.process(msg, peer_ip, link=link)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ValueError):
+            # A reset or a garbled frame ends this link; run_link reconnects.
+            # (Caught here: out of the nursery it would arrive wrapped in an
+            # ExceptionGroup that run_link's handler does not match.)
+            pass
+        except Exception:
+            self.log_bug("reading a cluster bus link")
         finally:
             scope.cancel()
 
@@ -289,6 +310,10 @@ class ClusterBus:
                     if reply is not None:
                         await stream.send_all(encode_frame(reply))
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ValueError):
+            return
+        except Exception:
+            # A bug handling one peer's message must not take the node down.
+            self.log_bug("serving an incoming cluster bus connection")
             return
         finally:
             self.inbound -= 1
@@ -526,33 +551,43 @@ class ClusterBus:
 
     # -- failure detection (clusterCron) ------------------------------------------
 
+    def log_bug(self, what: str) -> None:
+        import traceback
+        self.rt.log(f"Internal error {what}:\n{traceback.format_exc()}")
+
     async def cron(self) -> None:
-        st = self.state
         while True:
             await trio.sleep(0.1)
-            now = mstime()
-            timeout = self.node_timeout
-            for node in list(st.nodes.values()):
-                if node is st.myself:
+            try:
+                self.cron_tick()
+            except Exception:
+                self.log_bug("in the cluster cron")
+
+    def cron_tick(self) -> None:
+        st = self.state
+        now = mstime()
+        timeout = self.node_timeout
+        for node in list(st.nodes.values()):
+            if node is st.myself:
+                continue
+            if "handshake" in node.flags and now - (node.ping_sent or now) > max(timeout, 1000):
+                # A handshake that never completed is dropped (Redis does
+                # the same after the node timeout).
+                if node.pong_received == 0 and node.ping_sent:
+                    st.del_node(node)
                     continue
-                if "handshake" in node.flags and now - (node.ping_sent or now) > max(timeout, 1000):
-                    # A handshake that never completed is dropped (Redis does
-                    # the same after the node timeout).
-                    if node.pong_received == 0 and node.ping_sent:
-                        st.del_node(node)
-                        continue
-                if node.ping_sent and now - node.ping_sent > timeout and \
-                        "fail?" not in node.flags and "fail" not in node.flags:
-                    node.flags.add("fail?")
-                    st.changed(save=False)
-                if "fail?" in node.flags:
-                    self._mark_failing_if_needed(node, now)
-            if st.todo_save:
-                try:
-                    st.save()
-                except OSError as e:
-                    self.rt.log(f"Fatal: can't update cluster config file: {e}")
-            st.update_state()
+            if node.ping_sent and now - node.ping_sent > timeout and \
+                    "fail?" not in node.flags and "fail" not in node.flags:
+                node.flags.add("fail?")
+                st.changed(save=False)
+            if "fail?" in node.flags:
+                self._mark_failing_if_needed(node, now)
+        if st.todo_save:
+            try:
+                st.save()
+            except OSError as e:
+                self.rt.log(f"Fatal: can't update cluster config file: {e}")
+        st.update_state()
 
     def _mark_failing_if_needed(self, node: ClusterNode, now: int) -> None:
         st = self.state

@@ -199,6 +199,9 @@ def test_killed_node_becomes_pfail_then_fail_and_cluster_state_fails(tmp_path):
         assert parse_info(a.execute_command("CLUSTER", "INFO"))["cluster_state"] == "fail"
         b_view = parse_nodes(r2(nodes[1].port).execute_command("CLUSTER", "NODES"))
         assert "fail" in [n for n in b_view if n["id"] == victim][0]["flags"]
+        # the survivors lived through their links to the dead peer breaking
+        assert nodes[0].alive() and nodes[1].alive(), nodes[0].output() + nodes[1].output()
+        assert "Internal error" not in nodes[0].output() + nodes[1].output()
         # redis-py maps the CLUSTERDOWN code to ClusterDownError
         with pytest.raises(redis.exceptions.ClusterDownError, match="^The cluster is down$"):
             a.get(next(f"y{i}" for i in range(10000) if key_slot(f"y{i}".encode()) < 5000))
