@@ -617,15 +617,17 @@ def test_fractional_timeouts(r, conns):
         assert raw(r, *cmd) is None
         elapsed = time.monotonic() - t0
         assert 0.08 <= elapsed < 1.5, cmd
-    # a client served before its timeout gets only the served reply
+    # A client served before its timeout gets only the served reply, and the
+    # old deadline does not cut short its next block.
     c = conns()
     c.send("BLPOP", "k", "0.3")
     wait_blocked(r, 1)
     r.rpush("k", "v")
     assert c.reply() == [b"k", b"v"]
-    c.send("PING")
-    time.sleep(0.4)     # past the old deadline: no stray timeout reply shows up
-    assert c.reply() == b"PONG"
+    t0 = time.monotonic()
+    c.send("BLPOP", "nokey", "0.6")
+    assert c.reply() is None
+    assert 0.55 <= time.monotonic() - t0 < 2.0
 
 
 def test_closed_blocked_client_is_removed(r, conns):
@@ -714,3 +716,38 @@ def test_client_unblock(r, conns):
     assert isinstance(e, hiredis.ReplyError)
     assert str(e) == "UNBLOCKED client unblocked via CLIENT UNBLOCK"
     assert r.client_unblock(cid) == 0
+
+
+def test_served_blocked_clients_are_written_to_the_aof(tmp_path):
+    """A client served after blocking is persisted as what it did (LPOP,
+    LMOVE, RPOP with a count), so a restart from the AOF has the same lists."""
+    from tests.procs import start_node
+    node = start_node("--appendonly", "yes", "--save", "", cwd=str(tmp_path))
+    try:
+        r = redis.Redis(port=node.port, socket_timeout=10)
+        waiters = []
+        for cmd in (("BLPOP", "q", "0"), ("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"),
+                    ("BLMPOP", "0", "1", "m", "RIGHT", "COUNT", "2")):
+            w = Raw(node.port)
+            w.send(*cmd)
+            waiters.append(w)
+            wait_blocked(r, len(waiters))
+        r.rpush("q", "a", "b")
+        r.rpush("src", "x", "y")
+        r.rpush("m", "1", "2", "3")
+        assert [w.reply() for w in waiters] == [[b"q", b"a"], b"x", [b"m", [b"3", b"2"]]]
+        for w in waiters:
+            w.close()
+        r.close()
+    finally:
+        node.stop()
+    node = start_node("--appendonly", "yes", "--save", "", cwd=str(tmp_path))
+    try:
+        r = redis.Redis(port=node.port, socket_timeout=10)
+        assert r.lrange("q", 0, -1) == [b"b"]
+        assert r.lrange("src", 0, -1) == [b"y"]
+        assert r.lrange("dst", 0, -1) == [b"x"]
+        assert r.lrange("m", 0, -1) == [b"1"]
+        r.close()
+    finally:
+        node.stop()
