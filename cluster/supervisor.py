@@ -12,6 +12,12 @@ slots), and Ctrl-C / SIGTERM stops every node and exits 0.
 With ``--proxy [--proxy-port 6380]`` it also starts ``shardis proxy`` in
 front of the nodes once the cluster is ok, and supervises it the same way.
 
+While it runs it serves a control socket (``cluster/control.py``) through
+which ``shardis cluster add-shard`` has it start one more node (supervised
+like the others) and ``remove-shard`` has it stop one; ``add-shard``,
+``remove-shard``, ``rebalance`` and ``reshard`` move the slots
+(``cluster/scale.py``, ``cluster/reshard.py``).
+
 ``shardis cluster status [--dir DIR]`` prints a table (node, address, role,
 slots, keys, ops/s, memory); ``shardis cluster stop [--dir DIR]`` asks the
 supervisor to stop.  Both find the cluster through ``DIR/supervisor.json``.
@@ -34,6 +40,7 @@ import time
 
 import trio
 
+from . import control
 from .client import Conn, RespError, call, parse_info, parse_nodes
 from .slots import split_evenly
 
@@ -106,6 +113,11 @@ class Supervisor:
         self.quiet = quiet
         self.host = "127.0.0.1" if bind in ("0.0.0.0", "::", "*") else bind
         self.proxy_port = proxy_port
+        self.retired: set[int] = set()        # ports of nodes removed while running
+        self.nursery: trio.Nursery | None = None
+        self.control_path = control.socket_path(self.dir)
+        self.control_lock = trio.Lock()
+        self.started = time.time()
 
     def say(self, msg: str, end: str = "\n") -> None:
         if not self.quiet:
@@ -137,8 +149,8 @@ class Supervisor:
     def write_state(self) -> None:
         os.makedirs(self.dir, exist_ok=True)
         state = {"pid": os.getpid(), "ports": self.ports, "bind": self.bind, "host": self.host,
-                 "announce_ip": self.announce_ip, "started": time.time(),
-                 "proxy_port": self.proxy_port}
+                 "announce_ip": self.announce_ip, "started": self.started,
+                 "proxy_port": self.proxy_port, "control": self.control_path}
         tmp = os.path.join(self.dir, STATE_FILE + ".tmp")
         with open(tmp, "w") as f:
             json.dump(state, f)
@@ -205,16 +217,102 @@ class Supervisor:
     async def watch(self, port: int) -> None:
         """Restart the node on ``port`` whenever it exits unexpectedly."""
         while True:
-            proc = self.procs[port]
+            proc = self.procs.get(port)
+            if proc is None:
+                return
             await proc.wait()
-            if self.stopping:
+            if self.stopping or port in self.retired:
                 return
             self.restarts[port] = self.restarts.get(port, 0) + 1
             what = "proxy" if port == self.proxy_port else "node"
             self.say(f"{what} {port} exited with {proc.returncode}; restarting "
                      f"(restart #{self.restarts[port]})")
             await trio.sleep(min(0.1 * self.restarts[port], 2.0))
+            if self.stopping or port in self.retired:
+                return
             await self.spawn(port)
+
+    # -- the control channel (cluster/control.py) ---------------------------------
+
+    async def handle_control(self, msg: dict) -> dict:
+        op = msg.get("op")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid(), "ports": self.ports}
+        if self.stopping:
+            return {"ok": False, "error": "the supervisor is stopping"}
+        async with self.control_lock:
+            if op == "add-node":
+                return {"ok": True, "port": await self.add_node()}
+            if op == "remove-node":
+                await self.remove_node(int(msg["port"]))
+                return {"ok": True}
+        return {"ok": False, "error": f"unknown request {op!r}"}
+
+    def next_port(self) -> int:
+        import socket
+        port = max(self.ports) + 1 if self.ports else self.base_port
+        while True:
+            if port + 10000 > 65535:
+                raise RuntimeError("no free port for a new node")
+            if port != self.proxy_port:
+                try:
+                    for p in (port, port + 10000):
+                        with socket.socket() as s:
+                            s.bind((self.host, p))
+                    return port
+                except OSError:
+                    pass
+            port += 1
+
+    def _move_aside(self, port: int) -> None:
+        """Keep a removed node's directory (its log) under DIR/removed."""
+        d = os.path.join(self.dir, str(port))
+        if os.path.isdir(d) and os.listdir(d):
+            dest = os.path.join(self.dir, "removed", f"{port}-{int(time.time() * 1000)}")
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.replace(d, dest)
+
+    async def add_node(self) -> int:
+        port = self.next_port()
+        self._move_aside(port)
+        self.retired.discard(port)
+        await self.spawn(port)
+        try:
+            await self.wait_port(port, trio.current_time() + 30)
+        except SystemExit as e:
+            proc = self.procs.pop(port, None)
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            raise RuntimeError(str(e.code)) from None
+        self.ports.append(port)
+        self.nursery.start_soon(self.watch, port)
+        self.write_state()
+        self.say(f"added node {port} (supervised)")
+        return port
+
+    async def remove_node(self, port: int) -> None:
+        if port not in self.ports:
+            raise RuntimeError(f"no node of this cluster listens on port {port}")
+        if len(self.ports) == 1:
+            raise RuntimeError("cannot remove the last node")
+        self.retired.add(port)
+        self.ports.remove(port)
+        proc = self.procs.get(port)
+        if proc is not None and proc.returncode is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            with trio.move_on_after(10):
+                await proc.wait()
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        self.procs.pop(port, None)
+        self._move_aside(port)
+        self.write_state()
+        self.say(f"removed node {port}")
 
     async def stop_all(self) -> None:
         self.stopping = True
@@ -246,8 +344,10 @@ class Supervisor:
                 for port in self.ports:
                     await self.wait_port(port, deadline)
                 async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
                     for port in self.ports:
                         nursery.start_soon(self.watch, port)
+                    nursery.start_soon(control.serve, self.control_path, self.handle_control)
 
                     async def setup():
                         nonlocal error
@@ -391,7 +491,11 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--dir", default=DEFAULT_DIR)
     sp = sub.add_parser("stop", help="stop the cluster started with 'start'")
     sp.add_argument("--dir", default=DEFAULT_DIR)
+    from . import scale
+    scale.add_parsers(sub, DEFAULT_DIR)
     args = p.parse_args(argv)
+    if args.cmd in scale.COMMANDS:
+        return scale.run(args, _read_state)
 
     if args.cmd == "start":
         if args.shards < 1 or args.shards > 1000:
