@@ -16,6 +16,7 @@ import os
 
 from .bus import ClusterBus
 from .router import route
+from .slots import key_slot
 from .state import ClusterState
 
 CLUSTER_PORT_INCR = 10000  # Redis's default bus port offset
@@ -24,6 +25,9 @@ CLUSTER_PORT_INCR = 10000  # Redis's default bus port offset
 class ClusterRuntime:
     def __init__(self, srv):
         self.srv = srv
+        # Slots whose commands must take the full dispatch path (a feature
+        # that watches writes to a slot adds it here).
+        self.full_path_slots: set = set()
         cfg = srv.cfg
         port = cfg["port"]
         self.announce_ip = cfg["cluster-announce-ip"]
@@ -85,6 +89,16 @@ class ClusterRuntime:
         self.state.changed()
 
     # -- dispatch hook ------------------------------------------------------------
+
+    def serves(self, key: bytes) -> bool:
+        """The fast path's question for a single-key command: is the key's slot
+        plainly ours (owned, cluster ok, not migrating, importing or paused)?
+        False sends the command through the full check (``check_redirect``)."""
+        st = self.state
+        slot = key_slot(key)
+        return (st.owners[slot] == st.myself.id and st.state_ok
+                and slot not in st.migrating and slot not in st.importing
+                and slot not in self.srv.paused_slots and slot not in self.full_path_slots)
 
     def check_redirect(self, c, cmd, argv):
         """None to serve here, else the encoded error reply (bytes)."""
