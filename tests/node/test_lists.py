@@ -691,6 +691,25 @@ def test_multi_push_and_delete_does_not_wake(r, conns):
     assert c.reply() == [b"k", b"b"]
 
 
+def test_blocked_clients_wait_in_their_own_database(r, port, conns):
+    c = conns()
+    c.send("SELECT", "1")
+    assert c.reply() == b"OK"
+    c.send("BLPOP", "k", "0")
+    wait_blocked(r, 1)
+    r.rpush("k", "db0")
+    assert blocked_clients(r) == 1
+    r1 = redis.Redis(port=port, db=1, socket_timeout=10)
+    try:
+        r1.rpush("k", "db1")
+        assert c.reply() == [b"k", b"db1"]
+        assert r1.exists("k") == 0
+    finally:
+        r1.flushdb()
+        r1.close()
+    assert r.lrange("k", 0, -1) == [b"db0"]
+
+
 def test_key_of_another_type_does_not_serve(r, conns):
     c = conns()
     c.send("BRPOP", "k", "0")
@@ -700,6 +719,19 @@ def test_key_of_another_type_does_not_serve(r, conns):
     r.delete("k")
     r.rpush("k", "v")
     assert c.reply() == [b"k", b"v"]
+
+
+def test_clients_of_another_type_behind_a_list_client_are_served(r, conns):
+    a, b = conns(), conns()
+    a.send("BLPOP", "k", "0")
+    wait_blocked(r, 1)
+    b.send("BZPOPMIN", "k", "0")
+    wait_blocked(r, 2)
+    r.zadd("k", {"m": 1})
+    assert b.reply() == [b"k", b"m", b"1"]
+    assert blocked_clients(r) == 1
+    r.rpush("k", "v")
+    assert a.reply() == [b"k", b"v"]
 
 
 def test_client_unblock(r, conns):
