@@ -472,7 +472,13 @@ def lpos(c, argv):
     llen = len(v)
     limit = maxlen if 0 < maxlen < llen else llen
     if forward:
-        seq = v
+        if rank == 1 and count == -1:
+            try:
+                return v.index(ele, 0, limit)
+            except ValueError:
+                return None
+        # A list: deque.index(x, start) walks from the head to ``start``.
+        seq = list(islice(v, limit))
     else:
         seq = list(islice(reversed(v), limit))
     index = seq.index
