@@ -409,7 +409,7 @@ def move_atomic(masters: dict[str, Master], moves, progress: Progress, timeout: 
             progress.update(
                 slots_done=sum(_range_len(j["slot_ranges"]) for j in jobs
                                if j["state"] == "success"),
-                keys_moved=sum(int(j["keys_sent"]) for j in jobs),
+                keys_moved=sum(int(j["keys_sent"]) - int(j["keys_resent"]) for j in jobs),
                 keys_total=sum(int(j["keys_total"]) for j in jobs))
             if len(done) == len(jobs):
                 break
