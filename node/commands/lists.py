@@ -641,7 +641,7 @@ def ltrim(c, argv):
         ltrim_, rtrim = start, llen - end - 1
     removed = ltrim_ + rtrim
     if removed:
-        if removed > 64 and removed > llen - removed:
+        if removed > 64 and removed * 8 > llen - removed:
             kept = list(islice(v, ltrim_, llen - rtrim))
             v.clear()
             v.extend(kept)
