@@ -938,24 +938,29 @@ def _keynum_spec(flags, index: int) -> Map:
     return m
 
 
+def _set_specs(fns, flags, specs) -> None:
+    # COMMAND GETKEYSANDFLAGS gives every key one set of flags, ``key_flags``:
+    # the first spec's (exact for all but the LMOVE family, whose destination
+    # is RW insert).
+    for fn in fns:
+        fn.command.key_specs = specs
+        fn.command.key_flags = flags
+
+
 _RW_ACCESS_DELETE = ("RW", "access", "delete")
 _RW_INSERT = ("RW", "insert")
 
-for _fn in (lpush, rpush, lpushx, rpushx, linsert):
-    _fn.command.key_specs = [keyspecs.index_range(_RW_INSERT, 1)]
-for _fn in (lpop, rpop):
-    _fn.command.key_specs = [keyspecs.index_range(_RW_ACCESS_DELETE, 1)]
-llen.command.key_specs = [keyspecs.index_range(("RO",), 1)]
-for _fn in (lrange, lindex, lpos):
-    _fn.command.key_specs = [keyspecs.index_range(("RO", "access"), 1)]
-lset.command.key_specs = [keyspecs.index_range(("RW", "update"), 1)]
-for _fn in (lrem, ltrim):
-    _fn.command.key_specs = [keyspecs.index_range(("RW", "delete"), 1)]
-for _fn in (lmove, rpoplpush, blmove, brpoplpush):
-    _fn.command.key_specs = [keyspecs.index_range(_RW_ACCESS_DELETE, 1),
-                             keyspecs.index_range(_RW_INSERT, 2)]
-for _fn in (blpop, brpop):
-    _fn.command.key_specs = [keyspecs.index_range(_RW_ACCESS_DELETE, 1, -2)]
-lmpop.command.key_specs = [_keynum_spec(_RW_ACCESS_DELETE, 1)]
-blmpop.command.key_specs = [_keynum_spec(_RW_ACCESS_DELETE, 2)]
-del _fn
+_set_specs((lpush, rpush, lpushx, rpushx, linsert), _RW_INSERT,
+           [keyspecs.index_range(_RW_INSERT, 1)])
+_set_specs((lpop, rpop), _RW_ACCESS_DELETE, [keyspecs.index_range(_RW_ACCESS_DELETE, 1)])
+_set_specs((llen,), ("RO",), [keyspecs.index_range(("RO",), 1)])
+_set_specs((lrange, lindex, lpos), ("RO", "access"),
+           [keyspecs.index_range(("RO", "access"), 1)])
+_set_specs((lset,), ("RW", "update"), [keyspecs.index_range(("RW", "update"), 1)])
+_set_specs((lrem, ltrim), ("RW", "delete"), [keyspecs.index_range(("RW", "delete"), 1)])
+_set_specs((lmove, rpoplpush, blmove, brpoplpush), _RW_ACCESS_DELETE,
+           [keyspecs.index_range(_RW_ACCESS_DELETE, 1), keyspecs.index_range(_RW_INSERT, 2)])
+_set_specs((blpop, brpop), _RW_ACCESS_DELETE,
+           [keyspecs.index_range(_RW_ACCESS_DELETE, 1, -2)])
+_set_specs((lmpop,), _RW_ACCESS_DELETE, [_keynum_spec(_RW_ACCESS_DELETE, 1)])
+_set_specs((blmpop,), _RW_ACCESS_DELETE, [_keynum_spec(_RW_ACCESS_DELETE, 2)])

@@ -406,6 +406,15 @@ def test_command_info_and_getkeys(r):
     assert raw(r, "COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT") == [b"a", b"b"]
     assert raw(r, "COMMAND", "GETKEYS", "BLPOP", "a", "b", "0") == [b"a", b"b"]
     assert raw(r, "COMMAND", "GETKEYS", "LMOVE", "a", "b", "LEFT", "LEFT") == [b"a", b"b"]
+    assert err(r, "COMMAND", "GETKEYS", "LMPOP", "0", "a", "LEFT") == \
+        "Invalid arguments specified for command"
+    assert err(r, "COMMAND", "GETKEYS", "LMPOP", "5", "a", "LEFT") == \
+        "Invalid arguments specified for command"
+    assert raw(r, "COMMAND", "GETKEYSANDFLAGS", "LMPOP", "1", "a", "LEFT") == \
+        [[b"a", [b"RW", b"access", b"delete"]]]
+    assert raw(r, "COMMAND", "GETKEYSANDFLAGS", "LLEN", "a") == [[b"a", [b"RO"]]]
+    assert raw(r, "COMMAND", "GETKEYSANDFLAGS", "LSET", "a", "0", "x") == \
+        [[b"a", [b"RW", b"update"]]]
 
 
 # ---------------------------------------------------------------------------
