@@ -964,3 +964,25 @@ _set_specs((blpop, brpop), _RW_ACCESS_DELETE,
            [keyspecs.index_range(_RW_ACCESS_DELETE, 1, -2)])
 _set_specs((lmpop,), _RW_ACCESS_DELETE, [_keynum_spec(_RW_ACCESS_DELETE, 1)])
 _set_specs((blmpop,), _RW_ACCESS_DELETE, [_keynum_spec(_RW_ACCESS_DELETE, 2)])
+
+
+# --------------------------------------------------------------------------
+# COMMAND DOCS fields
+# --------------------------------------------------------------------------
+
+for _fn in (lpush, rpush):
+    _fn.command.history = [("2.4.0", "Accepts multiple `element` arguments.")]
+for _fn in (lpushx, rpushx):
+    _fn.command.history = [("4.0.0", "Accepts multiple `element` arguments.")]
+for _fn in (lpop, rpop):
+    _fn.command.history = [("6.2.0", "Added the `count` argument.")]
+for _fn in (blpop, brpop, brpoplpush):
+    _fn.command.history = [("6.0.0", "`timeout` is interpreted as a double instead of an "
+                                     "integer.")]
+rpoplpush.command.doc_flags = ("deprecated",)
+rpoplpush.command.deprecated_since = "6.2.0"
+rpoplpush.command.replaced_by = "`LMOVE` with the `RIGHT` and `LEFT` arguments"
+brpoplpush.command.doc_flags = ("deprecated",)
+brpoplpush.command.deprecated_since = "6.2.0"
+brpoplpush.command.replaced_by = "`BLMOVE` with the `RIGHT` and `LEFT` arguments"
+del _fn
