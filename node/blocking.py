@@ -21,6 +21,7 @@ import collections
 
 import trio
 
+from . import keyspace
 from .protocol import ErrorReply
 
 
@@ -69,6 +70,9 @@ def handle_ready_keys(srv) -> None:
         ready = srv.ready_keys
         srv.ready_keys = []
         for db, key in ready:
+            # Like Redis's updateCachedTime() here: a key that expired while
+            # the command that signalled it ran (MULTI ... DEBUG SLEEP) is gone.
+            keyspace.update_clock()
             q = db.blocking_keys.get(key)
             i = 0
             while q and i < len(q):
