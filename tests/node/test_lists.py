@@ -792,3 +792,29 @@ def test_served_blocked_clients_are_written_to_the_aof(tmp_path):
         r.close()
     finally:
         node.stop()
+
+
+def test_key_expired_before_serving_does_not_wake(tmp_path):
+    """The clock is read again before serving: a list pushed and expired
+    within one transaction (DEBUG SLEEP past its TTL) serves nobody."""
+    from tests.procs import start_node
+    node = start_node("--enable-debug-command", "yes", "--save", "", cwd=str(tmp_path))
+    try:
+        r = redis.Redis(port=node.port, socket_timeout=10)
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        c = Raw(node.port)
+        c.send("BRPOP", "k", "0")
+        wait_blocked(r, 1)
+        p = r.pipeline(transaction=True)
+        p.rpush("k", "hello")
+        p.pexpire("k", 100)
+        p.execute_command("DEBUG", "SLEEP", "0.2")
+        assert p.execute() == [1, True, b"OK"]
+        assert blocked_clients(r) == 1
+        assert r.exists("k") == 0
+        r.rpush("k", "later")
+        assert c.reply() == [b"k", b"later"]
+        c.close()
+        r.close()
+    finally:
+        node.stop()
