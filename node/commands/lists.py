@@ -668,8 +668,12 @@ def ltrim(c, argv):
 # LMOVE / RPOPLPUSH
 # --------------------------------------------------------------------------
 
-def _move(srv, db, src: bytes, v, dst: bytes, wherefrom: bool, whereto: bool) -> bytes:
-    """lmoveGenericCommand() once ``v`` (non-empty list at ``src``) is known."""
+def _move(srv, db, src: bytes, v, dst: bytes, wherefrom: bool, whereto: bool,
+          dirty: int = 1) -> bytes:
+    """lmoveGenericCommand() once ``v`` (non-empty list at ``src``) is known.
+
+    ``dirty`` is 0 when serving a blocked BLMOVE: Redis counts no change there.
+    """
     d = _write(db, dst)
     x = v.popleft() if wherefrom else v.pop()
     if d is None:
@@ -692,7 +696,7 @@ def _move(srv, db, src: bytes, v, dst: bytes, wherefrom: bool, whereto: bool) ->
         db.delete(src)
         if notify:
             srv.notify_keyspace_event("g", b"del", src, db.id)
-    srv.dirty += 1
+    srv.dirty += dirty
     return x
 
 
@@ -799,7 +803,7 @@ def _serve_bpop(left: bool):
         srv = c.server
         _propagate(srv, db, [name, key])
         x = v.popleft() if left else v.pop()
-        _removed(srv, db, key, v, event, 1)
+        _removed(srv, db, key, v, event, 0)     # Redis counts no change here
         return [key, x]
     return serve
 
@@ -848,7 +852,7 @@ def _serve_bmove(dst: bytes, wherefrom: bool, whereto: bool, brpoplpush: bool):
             return NOT_READY if v is None else SKIP
         srv = c.server
         try:
-            x = _move(srv, db, key, v, dst, wherefrom, whereto)
+            x = _move(srv, db, key, v, dst, wherefrom, whereto, 0)
         except CommandError as e:
             return e.reply          # destination of the wrong type: -WRONGTYPE
         if brpoplpush:

@@ -472,6 +472,23 @@ def test_dirty_counts(r):
     assert r.info("persistence")["rdb_changes_since_last_save"] - before == 6
 
 
+def test_dirty_counts_of_served_blocked_clients(r, conns):
+    """As in Redis: serving BLPOP or BLMOVE counts no change, BLMPOP counts
+    the popped elements (only the push is counted besides)."""
+    deltas = []
+    for cmd, push in ((("BLPOP", "a", "0"), ("a", "x")),
+                      (("BLMOVE", "b", "d", "LEFT", "LEFT", "0"), ("b", "y")),
+                      (("BLMPOP", "0", "1", "m", "LEFT", "COUNT", "2"), ("m", "1", "2", "3"))):
+        c = conns()
+        c.send(*cmd)
+        wait_blocked(r, 1)
+        before = r.info("persistence")["rdb_changes_since_last_save"]
+        r.rpush(*push)
+        assert c.reply()
+        deltas.append(r.info("persistence")["rdb_changes_since_last_save"] - before)
+    assert deltas == [1, 1, 5]
+
+
 # ---------------------------------------------------------------------------
 # Blocking commands
 # ---------------------------------------------------------------------------
