@@ -367,6 +367,7 @@ class ClusterBus:
                 sender = node
                 self._update_role(sender, msg)
                 st.changed()
+                st.save_now()
 
         if sender is None and mtype == "meet":
             ip = msg.get("ip") or peer_ip

@@ -154,6 +154,8 @@ class ClusterState:
     def add_node(self, node: ClusterNode) -> None:
         self.nodes[node.id] = node
         self.changed()
+        if "handshake" not in node.flags:
+            self.save_now()
 
     def rename_node(self, node: ClusterNode, new_id: str) -> None:
         """A handshake node learnt its real id from the peer's PONG."""
@@ -161,6 +163,15 @@ class ClusterState:
         node.id = new_id
         self.nodes[new_id] = node
         self.changed()
+
+    def save_now(self) -> None:
+        """Persist a membership change at once (Redis fsyncs nodes.conf before
+        going on): a node killed right after joining must come back knowing
+        its peers, or it restarts alone - peers never re-MEET a node."""
+        try:
+            self.save()
+        except OSError:
+            self.todo_save = True
 
     def del_node(self, node: ClusterNode) -> None:
         for slot, owner in enumerate(self.owners):
