@@ -120,7 +120,10 @@ def unblock_client(srv, c, reply, resume: bool = True) -> None:
         # None is a reply too: the null bulk of BLMOVE/BRPOPLPUSH's timeout.
         srv.add_reply(c, reply)
     if resume:
-        srv.resume_client(c)
+        # Like Redis's processUnblockedClients(): what the client sent while
+        # blocked runs before the server sleeps, not in the middle of the
+        # command that served it.
+        srv.unblocked.append(c)
 
 
 def timeout_client(srv, c) -> None:

@@ -124,6 +124,8 @@ def process_command(srv, c, argv) -> None:
             return
 
     r = call(srv, c, cmd, argv)
+    if srv.ready_keys and not c.in_multi:
+        srv.serve_ready_keys()
     if c.asking and top.name != "asking" and not c.in_multi:
         # ASKING is valid for exactly one command (Redis's resetClient).
         c.asking = False

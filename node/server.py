@@ -118,6 +118,7 @@ class Server:
         self.block_timers: list = []    # heap of (deadline, seq, client)
         self._timer_seq = 0
         self.ready_keys: list = []      # (db, key) made ready for blocked clients
+        self.unblocked: list = []       # clients to resume in before_sleep
         self.dirty = 0
         self.lastsave = int(self.start_time)
         self.aof = None                 # node.persistence.AOF when appendonly
@@ -358,9 +359,16 @@ class Server:
 
     def before_sleep(self) -> None:
         """Serve clients unblocked this turn, then flush every pending reply."""
-        if self.ready_keys:
-            from .blocking import handle_ready_keys
-            handle_ready_keys(self)
+        while self.ready_keys or self.unblocked:
+            if self.ready_keys:
+                from .blocking import handle_ready_keys
+                handle_ready_keys(self)
+            if self.unblocked:
+                clients = self.unblocked
+                self.unblocked = []
+                for c in clients:
+                    if not c.blocked and not c.closed:
+                        self.resume_client(c)
         if self.aof is not None:
             # Writes reach the AOF (and, with appendfsync always, the disk)
             # before any reply acknowledges them.
@@ -535,6 +543,10 @@ class Server:
                 r = ErrorReply(e.msg)
             except Exception:
                 r = self.internal_error(cmd, argv)
+            if self.ready_keys:
+                # Redis serves clients blocked on a key right after the
+                # command that made it ready, before the next command runs.
+                self.serve_ready_keys()
             t = perf_ns()
             dt = t - t_prev
             t_prev = t
@@ -563,6 +575,10 @@ class Server:
                 self.slowlog_push(c, argv, dt // 1000)
         if cmd is not None:
             c.last_cmd = cmd.bname
+
+    def serve_ready_keys(self) -> None:
+        from .blocking import handle_ready_keys
+        handle_ready_keys(self)
 
     def internal_error(self, cmd: Command, argv) -> ErrorReply:
         """A handler raised something it should not: log it with the traceback
