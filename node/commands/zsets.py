@@ -26,7 +26,7 @@ import re
 from sortedcontainers import SortedList
 
 from .. import keyspace
-from ..blocking import NOT_READY, block_on_keys, signal_key_as_ready
+from ..blocking import NOT_READY, SKIP, block_on_keys, signal_key_as_ready
 from ..protocol import NULL_ARRAY, CommandError, Raw
 from ..table import (BLOCKING, DENYOOM, FAST, MOVABLEKEYS, NOSCRIPT, READONLY, WRITE,
                      command)
@@ -1339,7 +1339,9 @@ def _serve_bzpop(where: int):
         db = c.db
         zs = db.lookup(key)
         if type(zs) is not ZSet:
-            return NOT_READY
+            # Another type: keep waiting, but let clients queued behind this
+            # one (a BLPOP on a key that became a list) have the key.
+            return NOT_READY if zs is None else SKIP
         items = _pop(c, db, key, zs, where, 1)
         s, m = items[0]
         return [key, m, s]
@@ -1351,7 +1353,9 @@ def _serve_bzmpop(where: int, count: int):
         db = c.db
         zs = db.lookup(key)
         if type(zs) is not ZSet:
-            return NOT_READY
+            # Another type: keep waiting, but let clients queued behind this
+            # one (a BLPOP on a key that became a list) have the key.
+            return NOT_READY if zs is None else SKIP
         items = _pop(c, db, key, zs, where, count)
         return [key, [[m, s] for s, m in items]]
     return serve
