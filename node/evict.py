@@ -228,6 +228,8 @@ class TrackedDatabase(Database):
     """A ``Database`` whose writes keep the size accounting up to date and
     whose lookups feed the access clock when an LRU/LFU policy needs it."""
 
+    PLAIN_LOOKUP = False
+
     __slots__ = ()
 
     def lookup(self, key):

@@ -80,6 +80,10 @@ def _nth_key(data: dict, idx: int):
 class Database:
     """One numbered database (``SELECT n``)."""
 
+    # Subclasses that must see every access (maxmemory's TrackedDatabase) set
+    # this False; hot read paths may then skip the ``lookup`` call.
+    PLAIN_LOOKUP = True
+
     __slots__ = ("id", "data", "expires", "server", "slot_index", "watched",
                  "blocking_keys", "expire_heap")
 

@@ -52,6 +52,7 @@ _EPOLLOUT = select.EPOLLOUT
 _EPOLLERR = select.EPOLLERR | select.EPOLLHUP
 
 READ_BUFFER = 64 * 1024     # bytes read per ready socket per turn
+_BULK_HEADER = [b"$%d\r\n" % n for n in range(1024)]   # pre-encoded "$<len>\r\n"
 MAX_ACCEPTS_PER_CALL = 1000  # Redis's networking.c
 NOAUTH = ErrorReply(b"NOAUTH Authentication required.")
 
@@ -556,7 +557,15 @@ class Server:
             if t is Raw:
                 out.append(r)
             elif t is bytes:
-                out.append(b"$%d\r\n%b\r\n" % (len(r), r))
+                # Three appends to the output list (one join at send time)
+                # beat formatting a new bytes object per reply.
+                n = len(r)
+                if n < 1024:
+                    out.append(_BULK_HEADER[n])
+                    out.append(r)
+                    out.append(b"\r\n")
+                else:
+                    out.append(b"$%d\r\n%b\r\n" % (n, r))
             elif t is int:
                 out.append(b":%d\r\n" % r)
             elif r is None:

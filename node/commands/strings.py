@@ -228,7 +228,10 @@ def _set_generic(c, flags: int, key, val, expire_arg, name: str, ok_reply, abort
 @command("get", 2, flags=(READONLY, FAST), first_key=1, last_key=1, step=1, acl=_STR,
          since="1.0.0", complexity="O(1)", summary="Get the value of a key")
 def get(c, argv):
-    v = c.db.lookup(argv[1])
+    db = c.db
+    # The plain case in one dict lookup (no TTLs in this db, no access
+    # tracking); otherwise the full lookup with lazy expiry.
+    v = db.data.get(argv[1]) if db.PLAIN_LOOKUP and not db.expires else db.lookup(argv[1])
     if v is None:
         srv = c.server
         srv.stats_keyspace_misses += 1
