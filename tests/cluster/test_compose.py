@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.cluster.conftest import consecutive_free_ports, env
 from tests.procs import ROOT, Proc, free_port, wait_until
 
 SCHEMA = os.path.join(os.path.dirname(ROOT), "shared", "data", "compose-spec.json")
@@ -44,30 +45,9 @@ def test_compose_file_matches_the_compose_schema():
         assert services[name]["profiles"] == ["per-node"]
 
 
-def consecutive_free_ports(n):
-    for _ in range(50):
-        base = free_port()
-        ports = list(range(base, base + n))
-        try:
-            import socket
-            for p in ports + [p + 10000 for p in ports]:
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return ports
-        except OSError:
-            continue
-    raise RuntimeError("no consecutive free ports")
-
-
 def expand(arg: str) -> str:
     # ${VAR:-default} as compose interpolates it, with the environment empty
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", arg)
-
-
-def env():
-    e = dict(os.environ)
-    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
-    return e
 
 
 def health(port):
