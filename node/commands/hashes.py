@@ -29,7 +29,7 @@ from ..table import DENYOOM, FAST, READONLY, WRITE, command
 from .sampling import Sampler
 from .scanning import EMPTY_SCAN, parse_cursor, parse_scan_options, scan_step
 from .strings import add_long_double, format_long_double, parse_long_double
-from .util import OVERFLOW, SYNTAX, parse_int, wrong_args
+from .util import OVERFLOW, SYNTAX, keymiss, lookup_read, parse_int, wrong_args
 
 _HASH = ("hash",)
 _1KEY = dict(first_key=1, last_key=1, step=1)
@@ -110,21 +110,11 @@ def _created(c) -> None:
 
 
 def _read(c, key):
-    """lookupKeyRead + checkType for a hash: counts a keyspace hit or miss and
-    fires ``keymiss`` on a miss, as Redis's lookupKey does for reads."""
-    h = c.db.lookup_typed(key, dict)
-    if h is None:
-        _miss(c, key)
-    else:
-        c.server.stats_keyspace_hits += 1
-    return h
+    """lookupKeyRead + checkType for a hash (util.lookup_read)."""
+    return lookup_read(c, key, dict)
 
 
-def _miss(c, key) -> None:
-    srv = c.server
-    srv.stats_keyspace_misses += 1
-    if srv.notify_flags:
-        srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
+_miss = keymiss
 
 
 def _hset_generic(c, argv):

@@ -28,7 +28,7 @@ from ..protocol import CommandError, RSet
 from ..table import DENYOOM, FAST, MOVABLEKEYS, READONLY, WRITE, command
 from .sampling import Sampler
 from .scanning import EMPTY_SCAN, parse_cursor, parse_scan_options, scan_step
-from .util import SYNTAX, parse_int
+from .util import SYNTAX, keymiss, lookup_read, parse_int
 
 _SET = ("set",)
 _1KEY = dict(first_key=1, last_key=1, step=1)
@@ -118,21 +118,11 @@ def _created(c) -> None:
 
 
 def _read(c, key):
-    """lookupKeyRead + checkType for a set: counts a keyspace hit or miss and
-    fires ``keymiss`` on a miss, as Redis's lookupKey does for reads."""
-    s = c.db.lookup_typed(key, set)
-    if s is None:
-        _miss(c, key)
-    else:
-        c.server.stats_keyspace_hits += 1
-    return s
+    """lookupKeyRead + checkType for a set (util.lookup_read)."""
+    return lookup_read(c, key, set)
 
 
-def _miss(c, key) -> None:
-    srv = c.server
-    srv.stats_keyspace_misses += 1
-    if srv.notify_flags:
-        srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
+_miss = keymiss
 
 
 @command("sadd", -3, flags=(WRITE, DENYOOM, FAST), **_1KEY, acl=_SET, since="1.0.0",

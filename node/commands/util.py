@@ -81,3 +81,22 @@ def upper(arg: bytes) -> bytes:
 
 def wrong_args(name: str) -> CommandError:
     return CommandError(f"ERR wrong number of arguments for '{name}' command")
+
+
+def keymiss(c, key) -> None:
+    """A read found no key: count it and fire ``keymiss`` (Redis's lookupKey)."""
+    srv = c.server
+    srv.stats_keyspace_misses += 1
+    if srv.notify_flags:
+        srv.notify_keyspace_event("m", b"keymiss", key, c.db.id)
+
+
+def lookup_read(c, key, pytype):
+    """lookupKeyRead + checkType: the value of type ``pytype`` or None,
+    counting a keyspace hit or miss; WRONGTYPE for another type."""
+    v = c.db.lookup_typed(key, pytype)
+    if v is None:
+        keymiss(c, key)
+    else:
+        c.server.stats_keyspace_hits += 1
+    return v
