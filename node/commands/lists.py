@@ -330,10 +330,10 @@ _POP_DOC = dict(flags=(WRITE, FAST), first_key=1, last_key=1, step=1, acl=_LIST,
                 since="1.0.0", complexity="O(N) where N is the number of elements returned")
 
 
-@command("lpop", -2, summary="Remove and get the first elements in a list", **_POP_DOC)
-def lpop(c, argv):
+def _pop_one(c, argv, left: bool):
+    """LPOP/RPOP without a count (the benchmarked form)."""
     if len(argv) != 2:
-        return _pop_count(c, argv, True)
+        return _pop_count(c, argv, left)
     db = c.db
     key = argv[1]
     v = db.lookup(key)
@@ -341,45 +341,19 @@ def lpop(c, argv):
         return None
     if type(v) is not deque:
         raise WRONGTYPE
-    x = v.popleft()
-    srv = c.server
-    srv.dirty += 1
-    if v:
-        db.modified(key)
-        if srv.notify_flags:
-            srv.notify_keyspace_event("l", b"lpop", key, db.id)
-    else:
-        db.delete(key)
-        if srv.notify_flags:
-            srv.notify_keyspace_event("l", b"lpop", key, db.id)
-            srv.notify_keyspace_event("g", b"del", key, db.id)
+    x = v.popleft() if left else v.pop()
+    _removed(c.server, db, key, v, b"lpop" if left else b"rpop", 1)
     return x
+
+
+@command("lpop", -2, summary="Remove and get the first elements in a list", **_POP_DOC)
+def lpop(c, argv):
+    return _pop_one(c, argv, True)
 
 
 @command("rpop", -2, summary="Remove and get the last elements in a list", **_POP_DOC)
 def rpop(c, argv):
-    if len(argv) != 2:
-        return _pop_count(c, argv, False)
-    db = c.db
-    key = argv[1]
-    v = db.lookup(key)
-    if v is None:
-        return None
-    if type(v) is not deque:
-        raise WRONGTYPE
-    x = v.pop()
-    srv = c.server
-    srv.dirty += 1
-    if v:
-        db.modified(key)
-        if srv.notify_flags:
-            srv.notify_keyspace_event("l", b"rpop", key, db.id)
-    else:
-        db.delete(key)
-        if srv.notify_flags:
-            srv.notify_keyspace_event("l", b"rpop", key, db.id)
-            srv.notify_keyspace_event("g", b"del", key, db.id)
-    return x
+    return _pop_one(c, argv, False)
 
 
 # --------------------------------------------------------------------------
