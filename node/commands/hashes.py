@@ -97,16 +97,10 @@ keyspace.register_type(dict, b"hash", encoding=_encoding, sizer=_size)
 def bind_config(cfg: dict) -> None:
     """Read the encoding limits from the server's live configuration.
 
-    For start-up wiring (``bind_config(server.cfg)``), so that values loaded
-    from disk before any command report the right OBJECT ENCODING.  Every
-    command that creates a key binds it too (``_created``)."""
+    Called once at start-up (node/setup.py); CONFIG SET changes that same
+    dict, so the limits stay live without re-binding per command."""
     global _cfg
     _cfg = cfg
-
-
-def _created(c) -> None:
-    global _cfg
-    _cfg = c.server.cfg
 
 
 def _read(c, key):
@@ -124,7 +118,6 @@ def _hset_generic(c, argv):
     h = db.lookup_typed(key, dict)
     n = len(argv)
     if h is None:
-        _created(c)
         if n == 4:
             db.add(key, {argv[2]: argv[3]})
             created = 1
@@ -177,7 +170,6 @@ def hsetnx(c, argv):
     key = argv[1]
     h = db.lookup_typed(key, dict)
     if h is None:
-        _created(c)
         db.add(key, {argv[2]: argv[3]})
     elif argv[2] in h:
         return 0
@@ -308,7 +300,6 @@ def hincrby(c, argv):
     field = argv[2]
     h = db.lookup_typed(key, dict)
     if h is None:
-        _created(c)
         h = {}
         db.add(key, h)
         old = None
@@ -356,7 +347,6 @@ def hincrbyfloat(c, argv):
             raise _RESULT_NAN
     new = format_long_double(value)
     if h is None:
-        _created(c)
         db.add(key, {field: new})
     else:
         h[field] = new

@@ -45,7 +45,7 @@ _ORDER_TIP = ("nondeterministic_output_order",)
 _RANDOM_TIP = ("nondeterministic_output",)
 
 _DEFAULTS = {"set-max-intset-entries": 512}
-_cfg = _DEFAULTS    # the server's config once a command has created a set
+_cfg = _DEFAULTS    # the server's live config once bind_config() ran at start-up
 
 _sampler = Sampler()
 
@@ -105,16 +105,10 @@ keyspace.register_type(set, b"set", encoding=_encoding, sizer=_size)
 def bind_config(cfg: dict) -> None:
     """Read the encoding limits from the server's live configuration.
 
-    For start-up wiring (``bind_config(server.cfg)``), so that values loaded
-    from disk before any command report the right OBJECT ENCODING.  Every
-    command that creates a key binds it too (``_created``)."""
+    Called once at start-up (node/setup.py); CONFIG SET changes that same
+    dict, so the limits stay live without re-binding per command."""
     global _cfg
     _cfg = cfg
-
-
-def _created(c) -> None:
-    global _cfg
-    _cfg = c.server.cfg
 
 
 def _read(c, key):
@@ -134,7 +128,6 @@ def sadd(c, argv):
     key = argv[1]
     s = db.lookup_typed(key, set)
     if s is None:
-        _created(c)
         s = set(argv[2:])
         db.add(key, s)
         added = len(s)
@@ -220,7 +213,6 @@ def smove(c, argv):
             srv.notify_keyspace_event("g", b"del", src, db.id)
     srv.dirty += 1
     if dstset is None:
-        _created(c)
         db.add(dst, {m})
     elif m in dstset:
         return 1
@@ -392,7 +384,6 @@ def _store(c, dst, result, event: bytes) -> int:
     db = c.db
     srv = c.server
     if result:
-        _created(c)
         db.set(dst, result)
         srv.dirty += 1
         if srv.notify_flags:
