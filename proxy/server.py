@@ -745,7 +745,7 @@ class Proxy:
             if route.fast and c.plain and route.lo <= len(argv) <= route.hi:
                 c.last_cmd = argv[0]
                 key = argv[route.key]
-                slot = key_slot(key) if b"{" in key else crc_hqx(key, 0) & 16383
+                slot = key_slot(key) if 0x7B in key else crc_hqx(key, 0) & 16383
                 node = slot_nodes[slot]
                 req = Req(c, pack(tuple(argv)), slot)
                 pending_append(req)
