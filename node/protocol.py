@@ -491,14 +491,18 @@ def scan_headers(buf: bytes, pos: int, left: int, limits: ParseLimits):
 
 
 def _ends_with(data, arg: bytes) -> bool:
-    """Does ``data`` end with ``$len\r\n<arg>\r\n``?  (No copy of ``arg``.)"""
+    """Does ``data`` end with ``$len\r\n<arg>\r\n``?  (Bounded ``endswith``
+    calls: no slice of ``data`` or ``arg`` is copied.)"""
+    if type(data) is not bytes:
+        data = bytes(data)
     n = len(arg)
-    end = len(data)
-    if data[end - 2:end] != b"\r\n" or data[end - 2 - n:end - 2] != arg:
-        return False
-    head = b"$%d\r\n" % n
-    start = end - 2 - n - len(head)
-    return start >= 0 and data[start:end - 2 - n] == head
+    end = len(data) - 2
+    head = _BULK_HEADS[n] if n < 1024 else b"$%d\r\n" % n
+    return (data.endswith(b"\r\n") and data.endswith(arg, 0, end)
+            and data.endswith(head, 0, end - n))
+
+
+_BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
 
 
 # Translation of hiredis's messages, used only when the raw bytes needed for an
@@ -588,10 +592,12 @@ class RequestParser:
         return self._pending
 
     def feed(self, data, _no_big_check: bool = False):
+        if type(data) is not bytes:
+            data = bytes(data)
         if self._slow is not None:
-            return self._feed_slow(self._slow + bytes(data))
+            return self._feed_slow(self._slow + data)
         if not self._partial_req and data[0] != 0x2A:
-            return self._feed_slow(bytes(data))
+            return self._feed_slow(data)
         if not _no_big_check and self._raw is not _UNKNOWN and (
                 _BIG_COUNT(data) is not None
                 or (self._partial_req and _BIG_COUNT(self._raw[-10:] + bytes(data[:10])))):
@@ -626,13 +632,29 @@ class RequestParser:
                     return self._anomaly(data, reqs, empties, marks=marks)
         except hiredis.ProtocolError as e:
             return self._anomaly(data, reqs, empties, _translate_hiredis_error(str(e)), marks)
-        if reqs and not reader.has_data() and self._at_boundary(data, reqs[-1][-1]):
-            # The usual case: the read ended on a request boundary.
-            self._partial_req = False
-            self._raw = b""
-            self._done = 0
-            self._pending = 0
-            self._scan_pos = self._scan_left = 0
+        if reqs and not reader.has_data():
+            # Did the read end with ``$len\r\nARG\r\n``, the last argument of
+            # the last request?  (_at_boundary, inlined for the usual case of
+            # a last argument that started in this read.)
+            arg = reqs[-1][-1]
+            n = len(arg)
+            if n < 1024 and (len(data) >= n + 26 or not self._raw):
+                # One endswith of a short concatenation: bytes methods that
+                # take start/end arguments cost ~1k instructions each.
+                done = data.endswith(_BULK_HEADS[n] + arg + b"\r\n")
+            else:
+                done = self._at_boundary(data, arg)
+        else:
+            done = False
+        if done:
+            # The usual case: the read ended on a request boundary.  (Only
+            # _partial and _feed_slow leave state behind to clear.)
+            if self._partial_req or self._pending:
+                self._partial_req = False
+                self._raw = b""
+                self._done = 0
+                self._pending = 0
+                self._scan_pos = self._scan_left = 0
             return reqs, None
         if empties and not reqs and not reader.has_data() and data[-4:] == b"*0\r\n":
             self._partial_req = False
