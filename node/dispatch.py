@@ -149,24 +149,23 @@ def call(srv, c, cmd: Command, argv):
     is_exec = aof is not None and cmd.name == "exec"
     if is_exec:
         aof.begin_exec()
-    t0 = time.perf_counter_ns()
+    t0 = time.perf_counter()
     try:
         r = cmd.handler(c, argv)
     except CommandError as e:
         r = ErrorReply(e.msg)
     except Exception:
         r = srv.internal_error(cmd, argv)
-    dt = time.perf_counter_ns() - t0
+    dt = time.perf_counter() - t0
     if is_exec:
         aof.end_exec()
     cmd.calls += 1
-    cmd.usec += dt
+    cmd.seconds += dt
     c.last_cmd = cmd.bname
     if type(r) is ErrorReply:
         srv.count_error(r, cmd)
-    threshold = srv.cfg["slowlog-log-slower-than"]
-    if threshold >= 0 and dt // 1000 >= threshold:
-        srv.slowlog_push(c, argv, dt // 1000)
+    if dt >= srv.slowlog_s:
+        srv.slowlog_push(c, argv, int(dt * 1e6))
     # Like Redis: after the command (the db it selected, arguments it
     # redacted), never administrative commands.
     if srv.monitors and ADMIN not in cmd.flags and SKIP_MONITOR not in cmd.flags:

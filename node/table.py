@@ -66,7 +66,7 @@ class Command:
     parent: "Command | None" = None
     # Statistics for INFO commandstats (cheap attribute increments).
     calls: int = 0
-    usec: int = 0
+    seconds: float = 0.0            # total run time (INFO commandstats usec)
     rejected_calls: int = 0
     failed_calls: int = 0
 

@@ -740,8 +740,8 @@ def info_commandstats(srv) -> list[str]:
     out = []
     for cmd in _all_commands():
         if cmd.calls or cmd.failed_calls or cmd.rejected_calls:
-            usec = cmd.usec // 1000          # Command.usec holds nanoseconds
-            per = cmd.usec / 1000 / cmd.calls if cmd.calls else 0.0
+            usec = cmd.seconds * 1e6
+            per = usec / cmd.calls if cmd.calls else 0.0
             out.append("cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
                        "failed_calls=%d" % (_safe(cmd.name), cmd.calls, usec, per,
                                             cmd.rejected_calls, cmd.failed_calls))
@@ -938,7 +938,8 @@ def reset_stats(srv) -> None:
     srv.ops_last = (time.monotonic(), 0)
     srv.errorstats.clear()
     for cmd in _all_commands():
-        cmd.calls = cmd.usec = cmd.rejected_calls = cmd.failed_calls = 0
+        cmd.calls = cmd.rejected_calls = cmd.failed_calls = 0
+        cmd.seconds = 0.0
 
 
 @command("config|resetstat", 2, flags=_CFG_FLAGS, since="2.0.0", complexity="O(1)",
