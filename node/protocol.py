@@ -567,11 +567,11 @@ class RequestParser:
     vectors completed by this data, in order; ``error`` is None or a Redis
     protocol-error text, after which nothing more may be fed (the server
     replies to the requests, then the error, and closes the connection).
-    ``pending()`` is the number of buffered bytes of an incomplete request, for
-    ``client-query-buffer-limit``.
+    ``pending_bytes`` (also ``pending()``) is the number of buffered bytes of an
+    incomplete request, for ``client-query-buffer-limit``.
     """
 
-    __slots__ = ("reader", "limits", "_raw", "_done", "_slow", "_pending", "_scan_pos",
+    __slots__ = ("reader", "limits", "_raw", "_done", "_slow", "pending_bytes", "_scan_pos",
                  "_scan_left", "_partial_req")
 
     def __init__(self, limits: ParseLimits | None = None):
@@ -582,14 +582,14 @@ class RequestParser:
         self._raw = b""
         self._done = 0  # requests hiredis completed out of self._raw
         self._slow: bytes | None = None  # buffered bytes while in slow mode
-        self._pending = 0
+        self.pending_bytes = 0
         # Where scan_headers() resumes in self._raw (see _partial).
         self._scan_pos = 0
         self._scan_left = 0
         self._partial_req = False  # hiredis may hold part of a request
 
     def pending(self) -> int:
-        return self._pending
+        return self.pending_bytes
 
     def feed(self, data, _no_big_check: bool = False):
         if type(data) is not bytes:
@@ -649,18 +649,18 @@ class RequestParser:
         if done:
             # The usual case: the read ended on a request boundary.  (Only
             # _partial and _feed_slow leave state behind to clear.)
-            if self._partial_req or self._pending:
+            if self._partial_req or self.pending_bytes:
                 self._partial_req = False
                 self._raw = b""
                 self._done = 0
-                self._pending = 0
+                self.pending_bytes = 0
                 self._scan_pos = self._scan_left = 0
             return reqs, None
         if empties and not reqs and not reader.has_data() and data[-4:] == b"*0\r\n":
             self._partial_req = False
             self._raw = b""
             self._done = 0
-            self._pending = 0
+            self.pending_bytes = 0
             self._scan_pos = self._scan_left = 0
             return reqs, None
         return self._partial(data, reqs, empties)
@@ -695,9 +695,9 @@ class RequestParser:
                 raw = _UNKNOWN
             self._raw = raw
         if reqs and raw is _UNKNOWN:
-            self._pending = len(data)  # rough: the partial started in this read
+            self.pending_bytes = len(data)  # rough: the partial started in this read
         else:
-            self._pending += len(data)
+            self.pending_bytes += len(data)
         self._done += len(reqs) + empties
         return reqs, None
 
@@ -751,7 +751,7 @@ class RequestParser:
             return reqs + more, err
         if rest:
             self._slow = rest
-            self._pending = len(rest)
+            self.pending_bytes = len(rest)
         else:
-            self._pending = 0
+            self.pending_bytes = 0
         return reqs, None

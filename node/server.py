@@ -377,11 +377,28 @@ class Server:
         pending = self.pending_write
         if pending:
             self.pending_write = []
+            sent_total = 0
             for c in pending:
-                if c.out and not c.want_write and not c.closed:
-                    self.write_to_client(c)
-                elif c.close_after_reply and not c.out and not c.closed:
+                out = c.out
+                if out and not c.want_write and not c.closed:
+                    # write_to_client's usual case inlined: everything sent.
+                    data = out[0] if len(out) == 1 else b"".join(out)
+                    try:
+                        sent = _write(c.fd, data)
+                    except (BlockingIOError, InterruptedError):
+                        sent = 0
+                    except OSError:
+                        self.close_client(c)
+                        continue
+                    if sent == len(data) and not c.close_after_reply:
+                        sent_total += sent
+                        out.clear()
+                        c.out_bytes = 0
+                    else:
+                        self.write_done(c, data, sent)
+                elif c.close_after_reply and not out and not c.closed:
                     self.close_client(c)
+            self.stats_net_output_bytes += sent_total
 
     def read_from_client(self, c: Client) -> None:
         # os.read/os.write on the descriptor: the socket methods parse their
@@ -412,7 +429,7 @@ class Server:
             c.out.append(b"-ERR " + err.encode() + b"\r\n")
             c.close_after_reply = True
             self.pending_write.append(c)
-        elif parser.pending() > self.cfg["client-query-buffer-limit"]:
+        elif parser.pending_bytes and parser.pending_bytes > self.cfg["client-query-buffer-limit"]:
             # Redis logs and closes the connection without a reply.
             self.close_client(c)
         if c.out:
@@ -430,9 +447,13 @@ class Server:
         except OSError:
             self.close_client(c)
             return
+        self.write_done(c, data, sent)
+
+    def write_done(self, c: Client, data: bytes, sent: int) -> None:
+        """Account for a send of ``sent`` bytes of ``data`` (all of c.out)."""
         self.stats_net_output_bytes += sent
         if sent == len(data):
-            out.clear()
+            c.out.clear()
             c.out_bytes = 0
             if c.want_write:
                 c.want_write = False
