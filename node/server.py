@@ -553,10 +553,8 @@ class Server:
                     cmd = None
                     continue
             if cluster is not None:
-                fk = cmd.first_key
-                if (fk > 0 or cmd.movable) and (cmd.movable or cmd.last_key != fk
-                                                or fk >= len(argv)
-                                                or not cluster.serves(argv[fk])):
+                rk = cmd.route_key
+                if rk and (rk < 0 or not cluster.serves(argv[rk])):
                     self.process_command(c, argv)
                     if c.blocked or c.closed or c.close_after_reply:
                         if c.blocked:

@@ -83,6 +83,16 @@ class Command:
         self.allows_stale = STALE in self.flags
         self.is_blocking = BLOCKING in self.flags
         self.movable = MOVABLEKEYS in self.flags or self.getkeys is not None
+        # For the dispatch loop in cluster mode: 0 = no keys (nothing to
+        # route), k > 0 = exactly one key, at argv[k] (arity guarantees it
+        # exists), -1 = anything else (the full getNodeByQuery path).
+        fk = self.first_key
+        if not self.movable and fk <= 0:
+            self.route_key = 0
+        elif not self.movable and self.last_key == fk and self.min_args > fk:
+            self.route_key = fk
+        else:
+            self.route_key = -1
         self.sub_lookup: dict[bytes, Command] = {}
         cats = list(self.acl)
         for f, cat in _IMPLICIT_ACL.items():
