@@ -91,6 +91,10 @@ MAX_ACCEPTS = 1000           # per listener wake-up, as Redis's networking.c
 # in the proxy.  Its replies are buffered regardless, as Redis buffers them,
 # so a client that writes its whole pipeline before reading cannot deadlock.
 MAX_OUTSTANDING = 20_000
+# After a read whose requests could not be forwarded as they came (they went
+# to several nodes), this many of the client's next reads are routed request
+# by request without trying (Proxy.dispatch_read).
+RAW_RETRY = 8
 
 pack = hiredis.pack_command
 
@@ -165,13 +169,14 @@ class Req:
                  "redirects", "retries", "retry_until", "expect", "frames", "argv", "merge",
                  "parts", "left", "conn")
 
-    def __init__(self, client, data, slot, kind=K_NORMAL):
+    def __init__(self, client, data, slot, kind=K_NORMAL, argv=None):
         self.client = client
-        self.data = data
+        self.data = data        # the encoded request; None: encode ``argv`` when (re)sent
         self.slot = slot
         self.reply = None
         self.kind = kind
         self.after = None
+        self.argv = argv
 
 
 class Node:
@@ -235,7 +240,7 @@ class Client:
                  "closed", "close_after", "authed", "name", "conns", "multi", "tx_dirty",
                  "tx_slot", "watch_conn", "watch_slot", "watch_lost", "pubsub_conn", "sub_mode",
                  "plain", "dirty", "want_write", "peer", "local", "created", "last_cmd",
-                 "lib_name", "lib_ver", "paused")
+                 "lib_name", "lib_ver", "paused", "skip_raw")
 
     def __init__(self, cid: int, sock, peer: str, local_addr: str, authed: bool):
         self.id = cid
@@ -270,6 +275,7 @@ class Client:
         self.lib_name = b""
         self.lib_ver = b""
         self.paused = False            # not reading: too many requests outstanding
+        self.skip_raw = 0              # reads left before dispatch_read is tried again
 
     def update_plain(self) -> None:
         """Can requests take the fast path (no auth, MULTI or RESP2 pub/sub state)?"""
@@ -557,11 +563,21 @@ class Proxy:
             return
         # bytes, not a memoryview: the parser slices and compares the tail of
         # the read, and memoryview comparisons cost ~40k instructions a read.
-        reqs, err = c.parser.feed(bytes(self.cview[:n]))
+        data = bytes(self.cview[:n])
+        parser = c.parser
+        # At a request boundary before and after the read (nothing of an
+        # incomplete request buffered), ``data`` is exactly ``reqs``.
+        boundary = not parser.pending()
+        reqs, err = parser.feed(data)
         if reqs:
             self.stat["commands_processed"] += len(reqs)
             if c.waiting:
                 c.held.extend(reqs)
+            elif c.skip_raw:
+                c.skip_raw -= 1
+                self.dispatch_all(c, reqs)
+            elif boundary and err is None and c.plain and not parser.pending():
+                self.dispatch_read(c, reqs, data)
             else:
                 self.dispatch_all(c, reqs)
         if err is not None:
@@ -798,6 +814,48 @@ class Proxy:
             slot_nodes = self.slot_nodes
             pending_append = c.pending.append
 
+    def dispatch_read(self, c: Client, reqs, data: bytes) -> None:
+        """``dispatch_all`` for a read that holds exactly ``reqs`` (``data``)
+        from a client without connection state.  If every request is a plain
+        one-key command and all go to one node, ``data`` is forwarded as it
+        came and no request is encoded.  Else ``dispatch_all`` routes them,
+        and the client's next few reads skip the check (a client whose
+        pipelines span nodes tells at its second or third request, and
+        usually goes on doing so)."""
+        routes = self.routes
+        slot_nodes = self.slot_nodes
+        node = None
+        slots = []
+        for argv in reqs:
+            route = routes.get(argv[0])
+            if route is None:
+                route = self.route_for_name(argv[0])
+            if not route.fast or not route.lo <= len(argv) <= route.hi:
+                break
+            key = argv[route.key]
+            slot = key_slot(key) if 0x7B in key else crc_hqx(key, 0) & 16383
+            n = slot_nodes[slot]
+            if n is not node or n is None:
+                if node is not None or n is None:
+                    break
+                node = n
+            slots.append(slot)
+        else:
+            conn = c.conns.get(node)
+            if conn is None or conn.state == CLOSED:
+                conn = self.assign(c, node)
+            c.last_cmd = reqs[-1][0]
+            new = [Req(c, None, slot, K_NORMAL, argv) for argv, slot in zip(reqs, slots)]
+            c.pending.extend(new)
+            conn.pending.extend(new)
+            conn.out.append(data)
+            if not conn.dirty:
+                conn.dirty = True
+                self.dirty_conns.append(conn)
+            return
+        c.skip_raw = RAW_RETRY
+        self.dispatch_all(c, reqs)
+
     def dispatch(self, c: Client, argv) -> None:
         """Route one request (see ``dispatch_all``)."""
         route = self.routes.get(argv[0])
@@ -902,7 +960,10 @@ class Proxy:
             conn.pubsub = True
         elif req.kind == K_TX:
             req.frames = []
-        conn.out.append(req.data)
+        data = req.data
+        if data is None:        # forwarded with its client's bytes (dispatch_read)
+            data = req.data = encode_request(req.argv)
+        conn.out.append(data)
         conn.pending.append(req)
         if not conn.dirty:
             conn.dirty = True

@@ -522,6 +522,95 @@ def test_slot_moved_mid_run_without_client_visible_errors(backend, proxy, r):
     wait_owner(backend, slot, src_port)
 
 
+def test_one_node_pipelines_follow_moved_and_ask(backend, proxy, r):
+    """A read whose requests all go to one node is forwarded as the client sent
+    it; redirected requests are still re-sent one by one, in order."""
+    tag = "{onenode}"
+    slot = key_slot(tag.encode())
+    owners = slot_owners(backend)
+    dst_port = next(p for p in backend.ports if p != owners[slot])
+    with_keys = _has_migrate(backend)
+    nkeys = 40
+    errors = []
+    counts = [0] * nkeys
+    stop = threading.Event()
+    rounds = [0]
+
+    def traffic():
+        c = proxy.client(2)
+        try:
+            while not stop.is_set() or rounds[0] < 3:
+                p = c.pipeline(transaction=False)
+                for i in range(nkeys):
+                    if with_keys:
+                        p.incr(f"{tag}{i}")
+                    else:
+                        p.get(f"{tag}{i}")
+                res = p.execute(raise_on_error=False)
+                for i, x in enumerate(res):
+                    if isinstance(x, Exception):
+                        errors.append(x)
+                    elif with_keys:
+                        counts[i] += 1
+                        if x != counts[i]:
+                            errors.append((i, x, counts[i]))
+                if stop.is_set():
+                    rounds[0] += 1
+        except Exception as e:
+            errors.append(e)
+        finally:
+            c.close()
+
+    if with_keys:
+        p = r.pipeline(transaction=False)
+        for i in range(nkeys):
+            p.set(f"{tag}{i}", 0)
+        p.execute()
+    r.execute_command("PROXY", "CONFIG", "SET", "refresh-interval", "600000")
+    moved_before = proxy_stats(r)
+    t = threading.Thread(target=traffic)
+    t.start()
+    try:
+        wait_until(lambda: sum(counts) > 0 or not with_keys, 10, interval=0.01, what="traffic")
+        src_port, migrated = move_slot(backend, slot, dst_port)
+        wait_owner(backend, slot, dst_port)
+    finally:
+        stop.set()
+        t.join(60)
+        r.execute_command("PROXY", "CONFIG", "SET", "refresh-interval", "1000")
+    assert not t.is_alive()
+    assert not errors, errors[:5]
+    if with_keys:
+        assert [int(x) for x in r.mget([f"{tag}{i}" for i in range(nkeys)])] == counts
+    st = proxy_stats(r)
+    assert (int(st["moved"]) + int(st["ask"])
+            > int(moved_before["moved"]) + int(moved_before["ask"])), st
+    move_slot(backend, slot, src_port)
+    wait_owner(backend, slot, src_port)
+
+
+def test_one_node_read_is_forwarded_byte_for_byte(proxy, r):
+    """The client's bytes reach the node unchanged when one read's requests
+    all go to one node; the node reads them as the proxy did: empty requests
+    are skipped, inline commands follow multibulk ones, and (as in Redis) the
+    two bytes after a bulk payload are not looked at."""
+    s = raw(proxy.port)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$5\r\nb{a}1\r\n$1\r\n1\r\n*0\r\n*-1\r\n"
+              b"incr b{a}1\r\n*2\r\n$3\r\nget\r\n$5\r\nb{a}1XY"
+              b"*3\r\n$6\r\nAPPEND\r\n$5\r\nb{a}2\r\n$4\r\n\r\n*1\r\n\r\n"
+              b"*2\r\n$6\r\nSTRLEN\r\n$5\r\nb{a}2\r\n")
+    assert read_exactly(s, b":4\r\n:4\r\n") == b"+OK\r\n:2\r\n$1\r\n2\r\n:4\r\n:4\r\n"
+    s.close()
+    assert r.get("b{a}2") == b"\r\n*1"
+    # A pipeline over many slots with the same bytes in it is routed per request.
+    keys = keys_in_distinct_slots(20, "bb")
+    s = raw(proxy.port)
+    s.sendall(b"".join(b"*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n*0\r\n" % (len(k), k.encode())
+                       for k in keys) + b"PING\r\n")
+    assert read_exactly(s, b"+PONG\r\n") == b":1\r\n" * 20 + b"+PONG\r\n"
+    s.close()
+
+
 # --------------------------------------------------------------------------- one big server
 
 def test_keyless_commands_behave_like_one_server(backend, proxy, r, r3):
