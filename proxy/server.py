@@ -97,6 +97,8 @@ MAX_OUTSTANDING = 20_000
 RAW_RETRY = 8
 
 pack = hiredis.pack_command
+_read = os.read
+_write = os.write
 
 # Pre-encoded RESP headers for encode_request: "*N\r\n", "$L\r\n" and
 # "\r\n$L\r\n" (the end of one argument and the header of the next).
@@ -298,10 +300,6 @@ class Proxy:
         self.listener = None
         self.clients: dict[int, Client] = {}
         self.next_client_id = 1
-        self.cbuf = bytearray(CLIENT_READ)
-        self.cview = memoryview(self.cbuf)
-        self.bbuf = bytearray(BACKEND_READ)
-        self.bview = memoryview(self.bbuf)
         self.dirty_conns: list = []
         self.dirty_clients: list = []
         self.to_resume: list = []
@@ -549,21 +547,22 @@ class Proxy:
     # ------------------------------------------------------------------ clients: I/O
 
     def read_client(self, c: Client) -> None:
+        # os.read/os.write on the descriptor, as in node/server.py: the socket
+        # methods parse their arguments and fill a buffer view per call, and
+        # recv_into needs a copy into bytes (the parser wants bytes: memoryview
+        # comparisons cost ~40k instructions a read).
         try:
-            n = c.sock.recv_into(self.cbuf)
+            data = _read(c.fd, CLIENT_READ)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             self.close_client(c)
             return
-        if n == 0:
+        if not data:
             self.close_client(c)
             return
         if c.close_after:
             return
-        # bytes, not a memoryview: the parser slices and compares the tail of
-        # the read, and memoryview comparisons cost ~40k instructions a read.
-        data = bytes(self.cview[:n])
         parser = c.parser
         # At a request boundary before and after the read (nothing of an
         # incomplete request buffered), ``data`` is exactly ``reqs``.
@@ -607,7 +606,7 @@ class Proxy:
         out = c.out
         data = out[0] if len(out) == 1 else b"".join(out)
         try:
-            sent = c.sock.send(data)
+            sent = _write(c.fd, data)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
@@ -1461,7 +1460,7 @@ class Proxy:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
         try:
-            sent = conn.sock.send(data)
+            sent = _write(conn.fd, data)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError as e:
@@ -1558,27 +1557,28 @@ class Proxy:
         # Read everything the node has sent (a full buffer means more may be
         # waiting, and epoll would not wake us for what one read left), so a
         # large reply is scanned once it has arrived rather than per read.
-        recv_into = conn.sock.recv_into
+        fd = conn.fd
         chunks = None
         data = b""
         total = 0
         while True:
             try:
-                n = recv_into(self.bbuf)
+                got = _read(fd, BACKEND_READ)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as e:
                 self.conn_lost(conn, e.strerror or str(e))
                 return
+            n = len(got)
             if n == 0:
                 self.conn_lost(conn, "closed by the node")
                 return
             if total:
                 if chunks is None:
                     chunks = [data]
-                chunks.append(self.bview[:n].tobytes())
+                chunks.append(got)
             else:
-                data = self.bview[:n].tobytes()
+                data = got
             total += n
             if n < BACKEND_READ or total >= MAX_BACKEND_BATCH:
                 break
