@@ -247,7 +247,7 @@ def client_line(proxy, c) -> bytes:
             b"resp=%d pending=%d pinned=%d"
             % (c.id, c.peer.encode(), c.local.encode(), c.fd, c.name, int(now - c.created),
                flags, subs, psubs, ssubs, -1 if c.multi is None else len(c.multi), len(c.out),
-               c.last_cmd.lower(), c.lib_name, c.lib_ver, c.resp, len(c.pending),
+               c.last_cmd.lower(), c.lib_name, c.lib_ver, c.resp, len(c.pending) + c.batched,
                sum(1 for k in c.conns.values() if k.owner is c)))
 
 

@@ -25,6 +25,13 @@ order through ``Client.pending`` (a deque of ``Req``), whatever node answered
 first.  Many clients share a few pooled connections per node (``pool-size``,
 chosen by client id) and their requests are pipelined on them.
 
+A read whose requests are all plain one-key commands for one node (a
+pipeline on one key or one hash tag, as redis-benchmark sends) is forwarded
+as the client sent it, with one ``Req`` of kind ``K_BATCH`` standing for all
+its requests: their replies go to the client as one slice, and only a
+MOVED/ASK/... among them splits the rest into one ``Req`` per request
+(``dispatch_read``, ``frames``, ``unbatch``).
+
 A client is *pinned* to a dedicated connection to a node for state that lives
 on a connection: blocking commands, WATCH/MULTI/EXEC, and pub/sub.  Pinning
 changes which connection the client uses for that node, so it waits until the
@@ -58,6 +65,7 @@ import time
 from collections import deque
 
 from binascii import crc_hqx
+from bisect import bisect_left
 
 import hiredis
 import trio
@@ -136,6 +144,7 @@ K_BLOCK = 4      # a blocking command on a pinned connection
 K_INTERNAL = 5   # sent by the proxy itself; its reply is dropped
 K_LOCAL = 6      # answered by the proxy (reply set at creation)
 K_COMPOSITE = 7  # the client-side entry of a split/fanned-out request
+K_BATCH = 8      # a read's requests forwarded as the client sent them: ``expect`` replies
 
 # Backend connection states
 CONNECTING, READY, CLOSED = 0, 1, 2
@@ -166,10 +175,10 @@ HANDSHAKE = -2   # the slot of the internal request that authenticates a connect
 class Req:
     """One request of a client (or one part of one), waiting for its reply."""
     # Rarely used attributes (redirects, retries, parent, ...) are set only
-    # when needed and read with getattr(); the hot path sets six.
+    # when needed and read with getattr(); the hot path sets seven.
     __slots__ = ("client", "data", "slot", "reply", "kind", "after", "node", "parent", "pos",
                  "redirects", "retries", "retry_until", "expect", "frames", "argv", "merge",
-                 "parts", "left", "conn")
+                 "parts", "left", "conn", "slots")
 
     def __init__(self, client, data, slot, kind=K_NORMAL, argv=None):
         self.client = client
@@ -242,7 +251,7 @@ class Client:
                  "closed", "close_after", "authed", "name", "conns", "multi", "tx_dirty",
                  "tx_slot", "watch_conn", "watch_slot", "watch_lost", "pubsub_conn", "sub_mode",
                  "plain", "dirty", "want_write", "peer", "local", "created", "last_cmd",
-                 "lib_name", "lib_ver", "paused", "skip_raw")
+                 "lib_name", "lib_ver", "paused", "skip_raw", "batched")
 
     def __init__(self, cid: int, sock, peer: str, local_addr: str, authed: bool):
         self.id = cid
@@ -278,6 +287,13 @@ class Client:
         self.lib_ver = b""
         self.paused = False            # not reading: too many requests outstanding
         self.skip_raw = 0              # reads left before dispatch_read is tried again
+        # Requests outstanding beyond len(pending): K_BATCH entries count once
+        # there but stand for ``expect`` requests until their last reply.
+        self.batched = 0
+
+    def outstanding(self) -> int:
+        """Requests answered by no reply yet, or held (MAX_OUTSTANDING)."""
+        return len(self.pending) + self.batched + len(self.held)
 
     def update_plain(self) -> None:
         """Can requests take the fast path (no auth, MULTI or RESP2 pub/sub state)?"""
@@ -536,7 +552,7 @@ class Proxy:
                     c.dirty = False
                     if c.closed:
                         continue
-                    if c.paused and len(c.pending) + len(c.held) <= MAX_OUTSTANDING // 2:
+                    if c.paused and c.outstanding() <= MAX_OUTSTANDING // 2:
                         c.paused = False
                         self.client_events(c)
                     if c.out and not c.want_write:
@@ -587,7 +603,7 @@ class Proxy:
         elif c.parser.pending() > 1 << 30:
             self.close_client(c)
             return
-        if len(c.pending) + len(c.held) > MAX_OUTSTANDING:
+        if len(c.pending) + c.batched + len(c.held) > MAX_OUTSTANDING:
             c.paused = True
             self.client_events(c)
 
@@ -683,6 +699,10 @@ class Proxy:
             while pending:
                 h = pending[0]
                 if h.reply is None:
+                    if h.kind == K_BATCH and h.frames:
+                        # The new head: the replies it has so far go out now.
+                        out.extend(h.frames)
+                        h.frames = None
                     break
                 pending.popleft()
                 out.append(h.reply)
@@ -703,6 +723,9 @@ class Proxy:
         while pending:
             h = pending[0]
             if h.reply is None:
+                if h.kind == K_BATCH and h.frames:
+                    out.extend(h.frames)
+                    h.frames = None
                 break
             pending.popleft()
             out.append(h.reply)
@@ -714,7 +737,10 @@ class Proxy:
     def finish(self, req: Req, frame: bytes) -> None:
         """Deliver ``frame`` as the final reply of ``req``, whatever its kind."""
         k = req.kind
-        if k == K_CHILD:
+        if k == K_BATCH:
+            # The same reply (an error) for every request not answered yet.
+            self.batch_replies(req, frame * req.left, req.left)
+        elif k == K_CHILD:
             parent = req.parent
             parent.parts[req.pos] = frame
             parent.left -= 1
@@ -844,9 +870,27 @@ class Proxy:
             if conn is None or conn.state == CLOSED:
                 conn = self.assign(c, node)
             c.last_cmd = reqs[-1][0]
-            new = [Req(c, None, slot, K_NORMAL, argv) for argv, slot in zip(reqs, slots)]
-            c.pending.extend(new)
-            conn.pending.extend(new)
+            n = len(reqs)
+            if n == 1:
+                # (Not data=data: a re-sent request is encoded from argv,
+                # without whatever empty requests came with it.)
+                req = Req(c, None, slots[0], K_NORMAL, reqs[0])
+            elif conn.owner is None:
+                # One entry for the whole read, on a shared connection (not a
+                # pinned one, whose replies pubsub_frames may have to read).
+                req = Req(c, data, slots[0], K_BATCH, reqs)
+                req.slots = slots
+                req.expect = req.left = n
+                req.frames = None
+                c.batched += n - 1
+            else:
+                new = [Req(c, None, slot, K_NORMAL, argv) for argv, slot in zip(reqs, slots)]
+                c.pending.extend(new)
+                conn.pending.extend(new)
+                req = None
+            if req is not None:
+                c.pending.append(req)
+                conn.pending.append(req)
             conn.out.append(data)
             if not conn.dirty:
                 conn.dirty = True
@@ -939,6 +983,11 @@ class Proxy:
     def send(self, req: Req, node: Node | None = None, asking: bool = False) -> None:
         """Send (or re-send) ``req`` to ``node`` (default: its slot's owner)."""
         c = req.client
+        if req.kind == K_BATCH:
+            # Only a retry re-sends a batch: its requests go on one by one.
+            for r in self.unbatch(req):
+                self.send(r)
+            return
         if node is None:
             node = self.slot_nodes[req.slot] if req.slot >= 0 else req.node
             if node is None:
@@ -1618,48 +1667,85 @@ class Proxy:
 
     def frames(self, conn: BackendConn, data: bytes, ends) -> None:
         """Match each reply with the request at the head of ``conn``.  The
-        common case (a plain request whose client waits for exactly it next)
-        is inlined; ``complete`` handles the rest."""
+        common cases (a K_BATCH entry, whose replies go on as one slice, and
+        a plain request whose client waits for exactly it next) are inlined;
+        ``complete`` handles the rest."""
         pending = conn.pending
         complete = self.complete
         dirty_clients = self.dirty_clients
+        nends = len(ends)
+        ndata = len(data)
         pos = 0
-        for end in ends:
-            frame = data[pos:end] if pos or end != len(data) else data
-            pos = end
-            if not pending:
-                self.conn_lost(conn, "reply without a request")
+        i = 0           # the index in ``ends`` of the reply that starts at ``pos``
+        while True:
+            while i < nends and pending and pending[0].kind == K_BATCH:
+                req = pending[0]
+                j = i + req.left
+                if j > nends:
+                    j = nends
+                stop = ends[j - 1]
+                # A reply that is an error starts the slice or follows a CRLF.
+                if data[pos] == 45 or data.find(b"\r\n-", pos, stop) >= 0:
+                    t = self.first_retryable(data, pos, ends, i, j)
+                    if t < j:
+                        # Answered request by request from there (redirects).
+                        if t > i:
+                            self.batch_replies(req, data[pos:ends[t - 1]], t - i)
+                            pos = ends[t - 1]
+                        pending.popleft()
+                        pending.extendleft(reversed(self.unbatch(req)))
+                        i = t
+                        break
+                self.batch_replies(req, data[pos:stop] if pos or stop != ndata else data, j - i)
+                if not req.left:
+                    pending.popleft()
+                pos = stop
+                i = j
+            if i >= nends:
                 return
-            req = pending[0]
-            k = req.kind
-            if k == K_NORMAL:
-                pending.popleft()
-                if frame[0] == 45 and frame[1:3] in _RETRYABLE \
-                        and self.redirect(req, frame):
+            for end in (ends[i:] if i else ends):
+                if not pending:
+                    self.conn_lost(conn, "reply without a request")
+                    return
+                req = pending[0]
+                k = req.kind
+                if k == K_NORMAL:
+                    frame = data[pos:end] if pos or end != ndata else data
+                    pos = end
+                    pending.popleft()
+                    if frame[0] == 45 and frame[1:3] in _RETRYABLE \
+                            and self.redirect(req, frame):
+                        continue
+                    c = req.client
+                    cp = c.pending
+                    if cp and cp[0] is req and not req.after:
+                        # The reply the client waits for next (pipelined or not).
+                        cp.popleft()
+                        c.out.append(frame)
+                        if cp:
+                            h = cp[0]
+                            if h.reply is not None or h.kind == K_BATCH:
+                                self.complete_ready(c)
+                        elif c.waiting:
+                            self.to_resume.append(c)
+                        if not c.dirty:
+                            c.dirty = True
+                            dirty_clients.append(c)
+                    else:
+                        complete(req, frame)
                     continue
-                c = req.client
-                cp = c.pending
-                if cp and cp[0] is req and not req.after:
-                    # The reply the client waits for next (pipelined or not).
-                    cp.popleft()
-                    c.out.append(frame)
-                    if cp:
-                        if cp[0].reply is not None:
-                            self.complete_ready(c)
-                    elif c.waiting:
-                        self.to_resume.append(c)
-                    if not c.dirty:
-                        c.dirty = True
-                        dirty_clients.append(c)
-                else:
-                    complete(req, frame)
-            elif k == K_TX:
-                req.frames.append(frame)
-                if len(req.frames) < req.expect:
+                if k == K_BATCH:
+                    i = bisect_left(ends, end)      # back to the loop above
+                    break
+                frame = data[pos:end] if pos or end != ndata else data
+                pos = end
+                if k == K_TX:
+                    req.frames.append(frame)
+                    if len(req.frames) < req.expect:
+                        continue
+                    pending.popleft()
+                    self.tx_done(req)
                     continue
-                pending.popleft()
-                self.tx_done(req)
-            else:
                 pending.popleft()
                 if k == K_INTERNAL:
                     if req.slot == HANDSHAKE and frame[:1] == b"-":
@@ -1671,6 +1757,88 @@ class Proxy:
                         and self.redirect(req, frame):
                     continue
                 self.finish(req, frame)
+            else:
+                return
+
+    @staticmethod
+    def first_retryable(data: bytes, pos: int, ends, i: int, j: int) -> int:
+        """The index (in ``ends``) of the first of the replies ``i``..``j - 1``
+        (the first starting at ``pos``) that is a MOVED/ASK/TRYAGAIN/... error,
+        else ``j``."""
+        for t in range(i, j):
+            if data[pos] == 45 and data[pos + 1:pos + 3] in _RETRYABLE:
+                return t
+            pos = ends[t]
+        return j
+
+    def batch_replies(self, b: Req, chunk: bytes, m: int) -> None:
+        """The next ``m`` replies of K_BATCH ``b``, as one slice.  The caller
+        removes ``b`` from its connection once ``b.left`` is 0."""
+        c = b.client
+        b.left -= m
+        cp = c.pending
+        if cp and cp[0] is b:
+            # The client waits for these next.
+            out = c.out
+            if b.frames:
+                out.extend(b.frames)
+                b.frames = None
+            out.append(chunk)
+            if not b.left:
+                cp.popleft()
+                c.batched -= b.expect - 1
+                if b.after:
+                    out.extend(b.after)
+                if cp:
+                    h = cp[0]
+                    if h.reply is not None or h.kind == K_BATCH:
+                        self.complete_ready(c)
+                elif c.waiting:
+                    self.to_resume.append(c)
+            if not c.dirty:
+                c.dirty = True
+                self.dirty_clients.append(c)
+            return
+        if b.frames is None:
+            b.frames = [chunk]
+        else:
+            b.frames.append(chunk)
+        if not b.left:
+            c.batched -= b.expect - 1
+            b.reply = b"".join(b.frames)
+            b.frames = None
+
+    def unbatch(self, b: Req) -> list:
+        """One K_NORMAL request for each request of K_BATCH ``b`` that has no
+        reply yet, put in ``b``'s place in its client's queue (``b`` stays
+        there for the replies it already has, if they are not out yet);
+        returned for the caller to put in ``b``'s place on its connection."""
+        c = b.client
+        done = b.expect - b.left
+        rs = [Req(c, None, slot, K_NORMAL, argv)
+              for argv, slot in zip(b.argv[done:], b.slots[done:])]
+        until = getattr(b, "retry_until", None)
+        if until is not None:
+            for r in rs:
+                r.retry_until = until
+        c.batched -= b.expect - 1
+        if b.after:
+            rs[-1].after = b.after
+            b.after = None
+        cp = c.pending
+        if cp and cp[0] is b:
+            if b.frames:
+                c.out.extend(b.frames)
+                self.mark_client(c)
+            cp.popleft()
+            cp.extendleft(reversed(rs))
+        elif b in cp:
+            b.reply = b"".join(b.frames) if b.frames else b""
+            at = cp.index(b) + 1
+            for r in reversed(rs):
+                cp.insert(at, r)
+        b.frames = None
+        return rs
 
     def tx_done(self, req: Req) -> None:
         frames = req.frames
