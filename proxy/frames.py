@@ -8,15 +8,17 @@ byte for byte, and hiredis's reply *values* lose distinctions a client can
 see (``+OK`` and ``$2 OK`` both become ``b"OK"``, ``*-1`` and ``$-1`` both
 ``None``, a RESP3 set ``~`` becomes a list, attributes and big numbers are
 folded away).  hiredis does not say where in its input a reply ended, so the
-boundaries are found here, with ``bytes.find`` per line; the replies the proxy
-must interpret (merged MGET/DBSIZE/SCAN/INFO replies, pub/sub frames,
-CLUSTER SLOTS) are then parsed into values with hiredis.
+boundaries are found here, walking the read's lines (``reply_ends``); the
+replies the proxy must interpret (merged MGET/DBSIZE/SCAN/INFO replies,
+pub/sub frames, CLUSTER SLOTS) are then parsed into values with hiredis.
 
 What it must not do: parse requests (that is ``node.protocol.RequestParser``)
 or touch sockets.
 """
 
 from __future__ import annotations
+
+from itertools import islice
 
 # Type bytes (RESP2 and RESP3).
 _BULK = frozenset(b"$=!")          # length-prefixed payloads: bulk, verbatim, blob error
@@ -80,8 +82,89 @@ def reply_ends(data, pos: int = 0):
     the total length ``data`` must reach before it is complete (else 0).
     The caller keeps ``data[pos:]`` and calls again once more bytes arrived
     (``need`` lets it skip re-scanning a large value arriving in pieces).
+
+    The usual read (simple replies and short bulk strings) is walked line by
+    line over one ``data.split(b"\r\n")``: a bulk header is looked up in a
+    table and its payload is the next line when that line has its length,
+    and no bytes method is called with offsets (they parse their arguments
+    generically, ~1k instructions a call).  Other replies are measured by
+    ``_reply_end`` and the lines they span skipped; ``_scan`` (offset by
+    offset) does reads with an offset, large reads, and what follows bytes
+    that do not end in a CRLF where a reply ends.
     """
+    n = len(data)
+    if pos or n > SPLIT_MAX:
+        return _scan(data, pos, [])
+    lines = data.split(b"\r\n")
+    lines.pop()                 # what follows the last CRLF: an incomplete reply, or b""
     ends = []
+    append = ends.append
+    bulk_len = _BULK_LEN.get
+    it = iter(lines)
+    for line in it:
+        ln = bulk_len(line)
+        if ln is not None:
+            if ln < 0:
+                pos += 5                    # $-1
+                append(pos)
+                continue
+            payload = next(it, None)
+            if payload is not None and len(payload) == ln:
+                pos += len(line) + ln + 4
+                append(pos)
+                continue
+            used = 1 if payload is None else 2
+        else:
+            t = line[:1]
+            if t == b"+" or t == b":" or t == b"-":
+                pos += len(line) + 2
+                append(pos)
+                continue
+            used = 1
+        # Any other reply (an aggregate, another RESP3 type, a payload with a
+        # CRLF in it), or the incomplete one.
+        end = _reply_end(data, pos, n)
+        if end < 0:
+            return ends, pos, -end
+        append(end)
+        skip = data.count(b"\r\n", pos, end) - used
+        pos = end
+        if skip < 0 or data[end - 2:end] != b"\r\n":
+            return _scan(data, pos, ends)   # the lines no longer start at replies
+        if skip:
+            next(islice(it, skip - 1, None), None)
+    return ends, pos, (n + 1 if pos < n else 0)
+
+
+# Reads longer than this are scanned offset by offset (a split would copy
+# large values only to skip them).
+SPLIT_MAX = 1 << 20
+_BULK_LEN = {b"$%d" % n: n for n in range(-1, 4096)}
+
+
+def _reply_end(data, pos: int, n: int) -> int:
+    """End offset of the reply at ``pos``, or ``-need`` if it is incomplete:
+    one turn of ``_scan``."""
+    t = data[pos]
+    nl = data.find(b"\r\n", pos + 1)
+    if nl < 0:
+        return -(n + 1)
+    if t == 0x24:
+        try:
+            ln = int(data[pos + 1:nl])
+        except ValueError:
+            raise FrameError(f"bad length {bytes(data[pos:pos + 20])!r}") from None
+        if ln < 0:
+            return nl + 2
+        end = nl + ln + 4
+        return end if end <= n else -end
+    if t == 0x2B or t == 0x3A or t == 0x2D:
+        return nl + 2
+    return _value_end(data, pos, n)
+
+
+def _scan(data, pos: int, ends: list):
+    """``reply_ends`` offset by offset, appending to ``ends``."""
     append = ends.append
     n = len(data)
     find = data.find

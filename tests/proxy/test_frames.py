@@ -1,8 +1,10 @@
 """proxy.frames: reply boundaries for every RESP2/RESP3 type, byte by byte."""
 
+import random
+
 import pytest
 
-from proxy.frames import FrameError, reply_ends
+from proxy.frames import FrameError, _scan, reply_ends
 
 REPLIES = [
     b"+OK\r\n", b"-ERR x\r\n", b":42\r\n", b"$3\r\nfoo\r\n", b"$0\r\n\r\n", b"$-1\r\n",
@@ -58,3 +60,31 @@ def test_garbage_is_an_error():
         reply_ends(b"*x\r\n")
     with pytest.raises(FrameError):
         reply_ends(b"*1\r\n?x\r\n")
+
+
+def _both(data):
+    """reply_ends and the offset-by-offset scan, or the FrameError text each raises."""
+    out = []
+    for f in (reply_ends, lambda d: _scan(d, 0, [])):
+        try:
+            out.append(f(data))
+        except FrameError as e:
+            out.append(("FrameError", str(e)))
+    return out
+
+
+def test_line_walk_matches_the_offset_scan_on_random_streams():
+    rng = random.Random(11)
+    pieces = REPLIES + [
+        b"$5\r\na\r\nbc\r\n", b"$2\r\na\r\r\n", b"$3\r\n\nab\r\n", b"$2\r\n\r\n\r\n",
+        b"$1\r\n\r\r\n", b"+\r\n", b"-\r\n", b":-1\r\n", b"$5000\r\n" + b"y" * 5000 + b"\r\n",
+        b"*3\r\n$2\r\n\r\n\r\n+a\r\n:1\r\n", b"$2\r\nabXY",    # two unchecked bytes after a payload
+        b"$03\r\nabc\r\n", b"$-2\r\n", b"*1\r\n$1\r\nz\r\n",
+    ]
+    for _ in range(300):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+        if rng.random() < 0.1:
+            data += rng.choice([b"?x\r\n", b"$x\r\n", b"\r\n", b"*1\r\n&\r\n"])
+        for cut in sorted({len(data), rng.randrange(len(data) + 1), rng.randrange(len(data) + 1)}):
+            a, b = _both(data[:cut])
+            assert a == b, (data[:cut], a, b)
