@@ -178,7 +178,7 @@ class Req:
     # when needed and read with getattr(); the hot path sets seven.
     __slots__ = ("client", "data", "slot", "reply", "kind", "after", "node", "parent", "pos",
                  "redirects", "retries", "retry_until", "expect", "frames", "argv", "merge",
-                 "parts", "left", "conn", "slots")
+                 "parts", "left", "conn")
 
     def __init__(self, client, data, slot, kind=K_NORMAL, argv=None):
         self.client = client
@@ -582,7 +582,7 @@ class Proxy:
         parser = c.parser
         # At a request boundary before and after the read (nothing of an
         # incomplete request buffered), ``data`` is exactly ``reqs``.
-        boundary = not parser.pending()
+        boundary = not parser.pending_bytes
         reqs, err = parser.feed(data)
         if reqs:
             self.stat["commands_processed"] += len(reqs)
@@ -591,7 +591,7 @@ class Proxy:
             elif c.skip_raw:
                 c.skip_raw -= 1
                 self.dispatch_all(c, reqs)
-            elif boundary and err is None and c.plain and not parser.pending():
+            elif boundary and err is None and c.plain and not parser.pending_bytes:
                 self.dispatch_read(c, reqs, data)
             else:
                 self.dispatch_all(c, reqs)
@@ -600,7 +600,7 @@ class Proxy:
                 c.held.append(err)          # a str: the protocol error, in order
             else:
                 self.protocol_error(c, err)
-        elif c.parser.pending() > 1 << 30:
+        elif parser.pending_bytes > 1 << 30:
             self.close_client(c)
             return
         if len(c.pending) + c.batched + len(c.held) > MAX_OUTSTANDING:
@@ -850,7 +850,6 @@ class Proxy:
         routes = self.routes
         slot_nodes = self.slot_nodes
         node = None
-        slots = []
         for argv in reqs:
             route = routes.get(argv[0])
             if route is None:
@@ -864,7 +863,6 @@ class Proxy:
                 if node is not None or n is None:
                     break
                 node = n
-            slots.append(slot)
         else:
             conn = c.conns.get(node)
             if conn is None or conn.state == CLOSED:
@@ -874,17 +872,17 @@ class Proxy:
             if n == 1:
                 # (Not data=data: a re-sent request is encoded from argv,
                 # without whatever empty requests came with it.)
-                req = Req(c, None, slots[0], K_NORMAL, reqs[0])
+                req = Req(c, None, slot, K_NORMAL, reqs[0])
             elif conn.owner is None:
                 # One entry for the whole read, on a shared connection (not a
                 # pinned one, whose replies pubsub_frames may have to read).
-                req = Req(c, data, slots[0], K_BATCH, reqs)
-                req.slots = slots
+                # Its slot (any of its requests') only says it has one.
+                req = Req(c, data, slot, K_BATCH, reqs)
                 req.expect = req.left = n
                 req.frames = None
                 c.batched += n - 1
             else:
-                new = [Req(c, None, slot, K_NORMAL, argv) for argv, slot in zip(reqs, slots)]
+                new = [Req(c, None, self.key1_slot(argv), K_NORMAL, argv) for argv in reqs]
                 c.pending.extend(new)
                 conn.pending.extend(new)
                 req = None
@@ -898,6 +896,12 @@ class Proxy:
             return
         c.skip_raw = RAW_RETRY
         self.dispatch_all(c, reqs)
+
+    def key1_slot(self, argv) -> int:
+        """The slot of a request ``dispatch_read`` found to be a plain
+        one-key command."""
+        route = self.routes.get(argv[0]) or self.route_for_name(argv[0])
+        return key_slot(argv[route.key])
 
     def dispatch(self, c: Client, argv) -> None:
         """Route one request (see ``dispatch_all``)."""
@@ -1815,8 +1819,7 @@ class Proxy:
         returned for the caller to put in ``b``'s place on its connection."""
         c = b.client
         done = b.expect - b.left
-        rs = [Req(c, None, slot, K_NORMAL, argv)
-              for argv, slot in zip(b.argv[done:], b.slots[done:])]
+        rs = [Req(c, None, self.key1_slot(argv), K_NORMAL, argv) for argv in b.argv[done:]]
         until = getattr(b, "retry_until", None)
         if until is not None:
             for r in rs:
