@@ -574,7 +574,7 @@ def proxy_info(proxy) -> bytes:
         shared = [k for k in node.pools[2] + node.pools[3] if k is not None and k.state != 2]
         pinned = sum(1 for x in proxy.clients.values() for k in x.conns.values()
                      if k.owner is x and k.node is node)
-        pending = sum(len(k.pending) for k in shared)
+        pending = sum(k.outstanding() for k in shared)
         slots = sum(1 for n in proxy.slot_nodes if n is node)
         state = "down" if node.last_error else "up"
         lines.append(f"node{i}:address={node.addr},id={node.id or '?'},slots={slots},"

@@ -245,6 +245,10 @@ class BackendConn:
     def stateful(self) -> bool:
         return bool(self.watching or self.blocking or self.channels or self.patterns or self.shard)
 
+    def outstanding(self) -> int:
+        """Requests sent (or to be sent) with no reply yet (PROXY INFO)."""
+        return sum(r.left if r.kind == K_BATCH else 1 for r in self.pending)
+
 
 class Client:
     __slots__ = ("id", "sock", "fd", "parser", "resp", "out", "pending", "held", "waiting",

@@ -180,6 +180,7 @@ def test_a_one_node_read_is_one_entry_with_its_bytes(h):
     assert c.outstanding() == 8
     node = [n for n in h.nodes if n.conn.pending][0]
     assert node.sock.recv(1 << 20, socket.MSG_PEEK) == data
+    assert node.conn.outstanding() == 8
     h.answer_all()
     assert h.received(0, b"+OK\r\n" * 8) == b"+OK\r\n" * 8
     assert not c.pending and c.batched == 0
