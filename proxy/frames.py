@@ -89,11 +89,12 @@ def reply_ends(data, pos: int = 0):
     and no bytes method is called with offsets (they parse their arguments
     generically, ~1k instructions a call).  Other replies are measured by
     ``_reply_end`` and the lines they span skipped; ``_scan`` (offset by
-    offset) does reads with an offset, large reads, and what follows bytes
-    that do not end in a CRLF where a reply ends.
+    offset) does reads with an offset, large reads or long lines (large
+    values), and what follows bytes that do not end in a CRLF where a reply
+    ends.
     """
     n = len(data)
-    if pos or n > SPLIT_MAX:
+    if pos or n > SPLIT_MAX or n > data.count(b"\r\n") * LINE_MAX:
         return _scan(data, pos, [])
     lines = data.split(b"\r\n")
     lines.pop()                 # what follows the last CRLF: an incomplete reply, or b""
@@ -136,9 +137,11 @@ def reply_ends(data, pos: int = 0):
     return ends, pos, (n + 1 if pos < n else 0)
 
 
-# Reads longer than this are scanned offset by offset (a split would copy
-# large values only to skip them).
+# Reads longer than this, or whose lines are longer than LINE_MAX on average
+# (a few large values), are scanned offset by offset: a split would copy the
+# values only to skip them.
 SPLIT_MAX = 1 << 20
+LINE_MAX = 256
 _BULK_LEN = {b"$%d" % n: n for n in range(-1, 4096)}
 
 

@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from proxy import frames
 from proxy.frames import FrameError, _scan, reply_ends
 
 REPLIES = [
@@ -73,7 +74,9 @@ def _both(data):
     return out
 
 
-def test_line_walk_matches_the_offset_scan_on_random_streams():
+@pytest.mark.parametrize("line_max", [frames.LINE_MAX, 1 << 30])
+def test_line_walk_matches_the_offset_scan_on_random_streams(monkeypatch, line_max):
+    monkeypatch.setattr(frames, "LINE_MAX", line_max)   # 1 << 30: always the line walk
     rng = random.Random(11)
     pieces = REPLIES + [
         b"$5\r\na\r\nbc\r\n", b"$2\r\na\r\r\n", b"$3\r\n\nab\r\n", b"$2\r\n\r\n\r\n",
@@ -88,3 +91,14 @@ def test_line_walk_matches_the_offset_scan_on_random_streams():
         for cut in sorted({len(data), rng.randrange(len(data) + 1), rng.randrange(len(data) + 1)}):
             a, b = _both(data[:cut])
             assert a == b, (data[:cut], a, b)
+
+
+def test_large_values_are_not_split_into_lines(monkeypatch):
+    def no_split(*a):
+        raise AssertionError("split")
+    big = b"$100000\r\n" + b"v" * 100_000 + b"\r\n+OK\r\n"
+
+    class NoSplit(bytes):
+        split = no_split
+    data = NoSplit(big)
+    assert reply_ends(data) == ([len(big) - 5, len(big)], len(big), 0)
