@@ -100,18 +100,19 @@ def reply_ends(data, pos: int = 0):
     lines.pop()                 # what follows the last CRLF: an incomplete reply, or b""
     ends = []
     append = ends.append
-    bulk_len = _BULK_LEN.get
+    bulk = _BULK_HEADER.get
     it = iter(lines)
     for line in it:
-        ln = bulk_len(line)
-        if ln is not None:
+        hit = bulk(line)
+        if hit is not None:
+            ln, size = hit
             if ln < 0:
                 pos += 5                    # $-1
                 append(pos)
                 continue
             payload = next(it, None)
             if payload is not None and len(payload) == ln:
-                pos += len(line) + ln + 4
+                pos += size
                 append(pos)
                 continue
             used = 1 if payload is None else 2
@@ -142,7 +143,8 @@ def reply_ends(data, pos: int = 0):
 # values only to skip them.
 SPLIT_MAX = 1 << 20
 LINE_MAX = 256
-_BULK_LEN = {b"$%d" % n: n for n in range(-1, 4096)}
+# A bulk header line -> (its length, the size of the whole reply).
+_BULK_HEADER = {b"$%d" % n: (n, len(b"$%d" % n) + n + 4) for n in range(-1, 4096)}
 
 
 def _reply_end(data, pos: int, n: int) -> int:

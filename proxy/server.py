@@ -854,13 +854,22 @@ class Proxy:
         routes = self.routes
         slot_nodes = self.slot_nodes
         node = None
+        name = None
         for argv in reqs:
-            route = routes.get(argv[0])
-            if route is None:
-                route = self.route_for_name(argv[0])
-            if not route.fast or not route.lo <= len(argv) <= route.hi:
+            if argv[0] != name:
+                # (A read usually repeats one command: its route is kept.)
+                name = argv[0]
+                route = routes.get(name)
+                if route is None:
+                    route = self.route_for_name(name)
+                if not route.fast:
+                    break
+                lo = route.lo
+                hi = route.hi
+                at = route.key
+            if not lo <= len(argv) <= hi:
                 break
-            key = argv[route.key]
+            key = argv[at]
             slot = key_slot(key) if 0x7B in key else crc_hqx(key, 0) & 16383
             n = slot_nodes[slot]
             if n is not node or n is None:
