@@ -223,56 +223,41 @@ _PUSH_DOC = dict(
                "called with multiple arguments.")
 
 
-@command("lpush", -3, since="1.0.0", summary="Prepend one or multiple elements to a list",
-         **_PUSH_DOC)
-def lpush(c, argv):
+def _push(c, argv, left: bool):
+    """LPUSH/RPUSH: create the list or add to it; the new length."""
     db = c.db
     key = argv[1]
     v = db.lookup(key)
     if v is None:
-        v = deque(argv[:1:-1])
+        v = deque(argv[:1:-1] if left else argv[2:])
         db.add(key, v)
         if db.blocking_keys:
             signal_key_as_ready(db, key)
     elif type(v) is deque:
         if len(argv) == 3:
-            v.appendleft(argv[2])
+            (v.appendleft if left else v.append)(argv[2])
         else:
-            v.extendleft(argv[2:])
+            (v.extendleft if left else v.extend)(argv[2:])
         db.modified(key)
     else:
         raise WRONGTYPE
     srv = c.server
     srv.dirty += len(argv) - 2
     if srv.notify_flags:
-        srv.notify_keyspace_event("l", b"lpush", key, db.id)
+        srv.notify_keyspace_event("l", b"lpush" if left else b"rpush", key, db.id)
     return len(v)
+
+
+@command("lpush", -3, since="1.0.0", summary="Prepend one or multiple elements to a list",
+         **_PUSH_DOC)
+def lpush(c, argv):
+    return _push(c, argv, True)
 
 
 @command("rpush", -3, since="1.0.0", summary="Append one or multiple elements to a list",
          **_PUSH_DOC)
 def rpush(c, argv):
-    db = c.db
-    key = argv[1]
-    v = db.lookup(key)
-    if v is None:
-        v = deque(argv[2:])
-        db.add(key, v)
-        if db.blocking_keys:
-            signal_key_as_ready(db, key)
-    elif type(v) is deque:
-        if len(argv) == 3:
-            v.append(argv[2])
-        else:
-            v.extend(argv[2:])
-        db.modified(key)
-    else:
-        raise WRONGTYPE
-    srv = c.server
-    srv.dirty += len(argv) - 2
-    if srv.notify_flags:
-        srv.notify_keyspace_event("l", b"rpush", key, db.id)
-    return len(v)
+    return _push(c, argv, False)
 
 
 def _pushx(c, argv, left: bool):
