@@ -56,6 +56,7 @@ Reply values (what command handlers return):
 from __future__ import annotations
 
 import re
+import sys
 
 import hiredis
 
@@ -553,11 +554,18 @@ def _end_of_completed(data, reqs, marks=None):
     return None  # too many candidates to be sure
 
 
-# An array header announcing 10**7 elements or more.  hiredis allocates the
-# whole list when it reads the header, and freeing an unfilled list of that
-# size when the client goes away stalls the process (about a second per 10**8
-# elements), so such bytes go to the exact parser, which never preallocates.
-_BIG_COUNT = re.compile(rb"\*\d{8}").search
+# An aggregate header announcing 10**7 elements or more.  hiredis allocates
+# the whole list when it reads an array, push, set or attribute header, and
+# freeing an unfilled list of that size when the client goes away stalls the
+# process (about a second per 10**8 elements; a push header also commits the
+# memory), so such bytes go to the exact parser, which never preallocates.
+_BIG_ARRAY = re.compile(rb"\*\d{8}").search   # a literal first byte scans fast
+_BIG_OTHER = re.compile(rb"[>~|]\d{8}").search
+
+
+def _big_count(data, pos=0, endpos=sys.maxsize):
+    return _BIG_ARRAY(data, pos, endpos) or (
+        (62 in data or 126 in data or 124 in data) and _BIG_OTHER(data, pos, endpos)) or None
 
 
 class RequestParser:
@@ -599,8 +607,11 @@ class RequestParser:
         if not self._partial_req and data[0] != 0x2A:
             return self._feed_slow(data)
         if not _no_big_check and self._raw is not _UNKNOWN and (
-                _BIG_COUNT(data) is not None
-                or (self._partial_req and _BIG_COUNT(self._raw[-10:] + bytes(data[:10])))):
+                _BIG_ARRAY(data) is not None
+                # (An int operand makes ``in`` one memchr: a bytes operand
+                # first fails a number conversion, ~2k instructions.)
+                or ((62 in data or 126 in data or 124 in data) and _BIG_OTHER(data))  # > ~ |
+                or (self._partial_req and _big_count(self._raw[-10:] + bytes(data[:10])))):
             # Possibly a huge array header (or payload bytes that look like
             # one): parse exactly from the last request boundary.
             return self._anomaly(data, [], 0)
@@ -611,10 +622,17 @@ class RequestParser:
         empties = 0
         marks = None  # where the empty requests were, for _anomaly
         try:
-            while True:
-                req = reader.gets()
-                if req is False:
-                    break
+            req = reader.gets()
+            if not self._partial_req and type(req) is list and req and not reader.has_data():
+                # The unpipelined case: one whole request was all the read
+                # held (hiredis consumed every byte of it, and only it, since
+                # the read began on a boundary), so the parser stays idle.
+                try:
+                    b"".join(req)
+                except TypeError:
+                    return self._anomaly(data, reqs, empties)
+                return [req], None
+            while req is not False:
                 if type(req) is list and req:
                     try:
                         # Cheap C-level check that every argument is a bulk
@@ -630,6 +648,7 @@ class RequestParser:
                     marks.append((len(reqs), b"*0\r\n" if req == [] else b"*-1\r\n"))
                 else:
                     return self._anomaly(data, reqs, empties, marks=marks)
+                req = reader.gets()
         except hiredis.ProtocolError as e:
             return self._anomaly(data, reqs, empties, _translate_hiredis_error(str(e)), marks)
         if reqs and not reader.has_data():
@@ -743,7 +762,7 @@ class RequestParser:
             return reqs, err
         rest = buf[pos:]
         self._slow = None
-        if rest[:1] == b"*" and (retry_fast or pos) and _BIG_COUNT(rest, 0, 9) is None:
+        if rest[:1] == b"*" and (retry_fast or pos) and _big_count(rest, 0, 9) is None:
             # Back on a multibulk boundary: return to the hiredis fast path.
             # ``rest`` is one incomplete request whose header was just read
             # exactly, so a huge-count lookalike in its payload is no header.
