@@ -203,6 +203,12 @@ class ClusterRuntime:
 
 
 def enable_cluster(srv) -> ClusterRuntime:
+    from node.server import ListenError
+    if not srv.cfg["cluster-port"] and srv.cfg["port"] > 65535 - CLUSTER_PORT_INCR:
+        # clusterInit()'s port sanity check, before nodes.conf is touched.
+        raise ListenError("Port number too high. Cluster communication port is 10,000 port "
+                          "numbers higher than your port. Your port number must be 55535 "
+                          "or less (or set cluster-port).")
     rt = ClusterRuntime(srv)
     srv.cluster = rt
     srv.dbs[0].enable_slot_index()

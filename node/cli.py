@@ -74,8 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         from .setup import setup_server
     except ImportError:
         setup_server = None
-    if setup_server is not None:
-        setup_server(srv)
+    try:
+        if setup_server is not None:
+            setup_server(srv)
+    except ListenError as e:
+        print(f"# {e}", file=sys.stderr)
+        return 1
     try:
         trio.run(srv.main)
     except ListenError as e:

@@ -153,6 +153,24 @@ def test_busy_port_held_by_another_program(tmp):
     assert os.listdir(tmp) == []
 
 
+def test_cluster_port_above_55535_without_cluster_port(tmp):
+    # The bus would listen on port + 10000: refused up front, as clusterInit()
+    # does, in one line and before nodes.conf exists.
+    for port in range(60000, 65000, 7):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        break
+    r = run_node("--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                 "--save", "", cwd=tmp)
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert err.count("\n") == 1 and "55535 or less" in err and "Traceback" not in err, err
+    assert os.listdir(tmp) == []
+
+
 def test_unixsocket_alongside_tcp(tmp):
     path = os.path.join(tmp, "node.sock")
     port = free_port()

@@ -1,6 +1,10 @@
 """Every redirect case of cluster/router.py, as a table (no sockets)."""
 
+from binascii import crc_hqx
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cluster.router import (CROSSSLOT, DOWN_RO_STATE, DOWN_STATE, DOWN_UNBOUND, TRYAGAIN, Conn,
                             Topology, route)
@@ -121,6 +125,23 @@ def test_route(name, requests, conn, t, present, expected):
 ])
 def test_slot_vectors(key, slot):
     assert key_slot(key) == slot
+
+
+def _reference_slot(key: bytes) -> int:
+    """keyHashSlot() as cluster.c writes it, index by index."""
+    s = key.find(b"{")
+    if s != -1:
+        e = key.find(b"}", s + 1)
+        if e != -1 and e != s + 1:
+            key = key[s + 1:e]
+    return crc_hqx(key, 0) & 16383
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"{", b"}", b"a", b"b{", b"}c", b"xyz", b"\x00"]), max_size=8))
+def test_slot_matches_keyhashslot(parts):
+    key = b"".join(parts)
+    assert key_slot(key) == _reference_slot(key)
 
 
 def test_split_evenly_matches_redis_cli_create():
