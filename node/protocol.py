@@ -503,7 +503,25 @@ def _ends_with(data, arg: bytes) -> bool:
             and data.endswith(head, 0, end - n))
 
 
-_BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
+BULK_HEADERS = _BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]   # "$<len>\r\n"
+
+
+def bulk_run(values) -> bytes:
+    """The replies to a run of GET-like commands, each of ``values`` (bytes
+    or bytearray) as a bulk string, in one bytes.  Raises TypeError, before
+    anything is counted, if a value is not a string."""
+    lens = set(map(len, values))
+    if len(lens) == 1:
+        # Values of one length (fixed-size records, ids, counters) share one
+        # header: a single join.
+        head = b"$%d\r\n" % lens.pop()
+        return head + (b"\r\n" + head).join(values) + b"\r\n"
+    # Otherwise "$<len>" and the value alternate, joined by CRLF (the final
+    # b"" gives the last CRLF).
+    parts = [b""] * (2 * len(values) + 1)
+    parts[1::2] = values
+    parts[0:-1:2] = [b"$%d" % len(v) for v in values]
+    return b"\r\n".join(parts)
 
 
 # Translation of hiredis's messages, used only when the raw bytes needed for an

@@ -62,6 +62,10 @@ class Command:
     tips: tuple = ()
     # For movablekeys commands: f(argv) -> list of key argument indexes.
     getkeys: Callable | None = None
+    # Optional: run(c, reqs, out) serves a whole run of requests of this
+    # command with the same argument count at once, or returns False (having
+    # changed nothing) for the ordinary one-by-one path.  See serves_runs.
+    run: Callable | None = None
     subcommands: dict = field(default_factory=dict)
     parent: "Command | None" = None
     # Statistics for INFO commandstats (cheap attribute increments).
@@ -201,3 +205,21 @@ def keys_from_first_last_step(first: int, last: int, step: int):
         end = n + last if last < 0 else last
         return list(range(first, min(end, n - 1) + 1, step))
     return getkeys
+
+
+def serves_runs(name: str):
+    """Register the decorated function as ``name``'s run handler.
+
+    A read often holds many requests of one command (a client pipelining
+    GETs, a bulk load of SETs).  For a command whose effect and reply per
+    request are simple, a run handler does the whole run with a few C-level
+    passes (``map`` over the keys) instead of one Python dispatch per
+    request.  It must give exactly the replies, data and statistics the
+    requests one by one would, and return False without changing anything
+    whenever it cannot (a type error, a TTL to honour, a keyspace event to
+    send...).
+    """
+    def deco(fn):
+        TOP[name].run = fn
+        return fn
+    return deco

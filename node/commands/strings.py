@@ -14,11 +14,12 @@ on x86-64), emulated exactly with integers: see ``parse_long_double``,
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 from .. import keyspace
 from ..keyspace import WRONGTYPE
-from ..protocol import OK, CommandError, Map
-from ..table import DENYOOM, FAST, READONLY, WRITE, command
+from ..protocol import OK, CommandError, Map, bulk_run
+from ..table import DENYOOM, FAST, READONLY, WRITE, command, serves_runs
 from .util import INT64_MAX, INT64_MIN, INVALID_EXPIRE, SYNTAX, parse_int
 
 _STR = ("string",)
@@ -246,6 +247,46 @@ def get(c, argv):
     raise WRONGTYPE
 
 
+_BYTES_OR_NONE = frozenset((bytes, type(None)))
+
+
+@serves_runs("get")
+def get_run(c, cols, out) -> bool:
+    """A run of GETs (``cols``: the names, the keys): C-level lookups and one
+    reply, when no key can have expired."""
+    db = c.db
+    srv = c.server
+    if not db.PLAIN_LOOKUP or db.expires or srv.notify_flags:
+        return False
+    keys = cols[1]
+    if srv.cluster is not None and not all(map(srv.cluster.serves, keys)):
+        return False
+    data = db.data
+    try:
+        values = itemgetter(*keys)(data)
+    except KeyError:
+        return _get_run_with_misses(c, srv, list(map(data.get, keys)), out)
+    try:
+        reply = bulk_run(values)
+    except TypeError:
+        return False  # WRONGTYPE for one of them: one by one
+    srv.stats_keyspace_hits += len(values)
+    out.append(reply)
+    return True
+
+
+def _get_run_with_misses(c, srv, values, out) -> bool:
+    if not _BYTES_OR_NONE.issuperset(map(type, values)):
+        return False  # a bytearray to copy, or WRONGTYPE: one by one
+    misses = values.count(None)
+    srv.stats_keyspace_misses += misses
+    srv.stats_keyspace_hits += len(values) - misses
+    null = b"_\r\n" if c.resp == 3 else b"$-1\r\n"
+    for v in values:
+        out.append(null if v is None else b"$%d\r\n%b\r\n" % (len(v), v))
+    return True
+
+
 @command("set", -3, flags=(WRITE, DENYOOM), first_key=1, last_key=1, step=1, acl=_STR,
          since="1.0.0", complexity="O(1)", summary="Set the string value of a key")
 def set_(c, argv):
@@ -258,6 +299,26 @@ def set_(c, argv):
         return OK
     flags, expire = _parse_extended(argv, 3, True)
     return _set_generic(c, flags, argv[1], argv[2], expire, "set", OK, None)
+
+
+@serves_runs("set")
+def set_run(c, cols, out) -> bool:
+    """A run of plain ``SET key value`` (``cols``: names, keys, values): one
+    dict update, when Database.set would do nothing else (no TTLs, WATCHes,
+    blocked clients, slot index or keyspace events to keep up)."""
+    if len(cols) != 3:
+        return False
+    db = c.db
+    srv = c.server
+    if (srv.notify_flags or db.expires or db.watched or db.blocking_keys
+            or db.slot_index is not None or not db.PLAIN_LOOKUP):
+        return False
+    # In order, so a key set twice in the run keeps its last value.
+    n = len(cols[1])
+    db.data.update(zip(cols[1], cols[2]))
+    srv.dirty += n
+    out.append(OK * n)
+    return True
 
 
 @command("setnx", 3, flags=(WRITE, DENYOOM, FAST), first_key=1, last_key=1, step=1, acl=_STR,
