@@ -60,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as e:
         print(f"*** FATAL CONFIG FILE ERROR *** {e}", file=sys.stderr)
         return 1
+    try:
+        # Like redis-server, work inside ``dir``: nodes.conf, a relative
+        # logfile or unixsocket are found there, wherever the node started.
+        os.chdir(cfg["dir"])
+    except OSError as e:
+        print(f"*** FATAL CONFIG FILE ERROR *** 'dir {cfg['dir']}': {e.strerror}", file=sys.stderr)
+        return 1
+    cfg.values["dir"] = os.getcwd()
     from . import commands  # noqa: F401  (registers every command)
     from .server import ListenError, Server
     srv = Server(cfg)

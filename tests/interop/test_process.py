@@ -171,6 +171,24 @@ def test_cluster_port_above_55535_without_cluster_port(tmp):
     assert os.listdir(tmp) == []
 
 
+def test_dir_is_the_working_directory(tmp):
+    # nodes.conf and a relative logfile land in --dir, not where the node
+    # was started (redis-server chdirs to dir while reading its config).
+    data = os.path.join(tmp, "data")
+    os.mkdir(data)
+    port = free_port()
+    n = start("--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+              "--dir", data, "--logfile", "node.log", "--save", "", port=port, cwd=tmp)
+    try:
+        assert redis.Redis(port=port).config_get("dir") == {"dir": data}
+        assert sorted(os.listdir(data)) == ["node.log", "nodes.conf"]
+        assert os.listdir(tmp) == ["data"]
+    finally:
+        n.stop()
+    r = run_node("--port", str(port), "--dir", os.path.join(tmp, "nope"), cwd=tmp)
+    assert r.returncode == 1 and b"No such file or directory" in r.stderr
+
+
 def test_unixsocket_alongside_tcp(tmp):
     path = os.path.join(tmp, "node.sock")
     port = free_port()
