@@ -18,6 +18,9 @@ Design (measured in ``../shared/design/io-performance.md`` and in README):
   special state on a server with no gating feature (requirepass, cluster,
   maxmemory, MONITOR, CLIENT PAUSE, AOF) takes a short path that skips the
   checks that cannot apply; ``Client.slow`` / ``Server.gated`` say when not.
+  On that path a read holding a run of one command with one argument count
+  (a pipeline of GETs) goes to the command's run handler, if it has one
+  (``execute_run``, ``Command.run``), which serves it in a few C-level passes.
 
 What this module must not do: implement commands.  They live in
 ``node/commands/`` and reach the server through the client object.
