@@ -700,25 +700,22 @@ class Proxy:
             out.append(frame)
             if req.after:
                 out.extend(req.after)
-            while pending:
-                h = pending[0]
-                if h.reply is None:
-                    if h.kind == K_BATCH and h.frames:
-                        # The new head: the replies it has so far go out now.
-                        out.extend(h.frames)
-                        h.frames = None
-                    break
-                pending.popleft()
-                out.append(h.reply)
-                if h.after:
-                    out.extend(h.after)
-            if not c.dirty:
-                c.dirty = True
-                self.dirty_clients.append(c)
-            if not pending and c.waiting:
-                self.to_resume.append(c)
+            self.head_answered(c)
         else:
             req.reply = frame
+
+    def head_answered(self, c: Client) -> None:
+        """The request at the head of ``c``'s queue was just answered and
+        removed: move the replies now ready behind it to ``c``, resume reading
+        a client paused for a full queue, and mark ``c`` for writing."""
+        cp = c.pending
+        if cp:
+            h = cp[0]
+            if h.reply is not None or h.kind == K_BATCH:
+                self.complete_ready(c)
+        elif c.waiting:
+            self.to_resume.append(c)
+        self.mark_client(c)
 
     def complete_ready(self, c: Client) -> None:
         """Move replies that were waiting behind the head to the client."""
@@ -728,6 +725,7 @@ class Proxy:
             h = pending[0]
             if h.reply is None:
                 if h.kind == K_BATCH and h.frames:
+                    # The new head: the replies it has so far go out now.
                     out.extend(h.frames)
                     h.frames = None
                 break
@@ -1689,7 +1687,6 @@ class Proxy:
         ``complete`` handles the rest."""
         pending = conn.pending
         complete = self.complete
-        dirty_clients = self.dirty_clients
         nends = len(ends)
         ndata = len(data)
         pos = 0
@@ -1739,15 +1736,7 @@ class Proxy:
                         # The reply the client waits for next (pipelined or not).
                         cp.popleft()
                         c.out.append(frame)
-                        if cp:
-                            h = cp[0]
-                            if h.reply is not None or h.kind == K_BATCH:
-                                self.complete_ready(c)
-                        elif c.waiting:
-                            self.to_resume.append(c)
-                        if not c.dirty:
-                            c.dirty = True
-                            dirty_clients.append(c)
+                        self.head_answered(c)
                     else:
                         complete(req, frame)
                     continue
@@ -1806,15 +1795,9 @@ class Proxy:
                 c.batched -= b.expect - 1
                 if b.after:
                     out.extend(b.after)
-                if cp:
-                    h = cp[0]
-                    if h.reply is not None or h.kind == K_BATCH:
-                        self.complete_ready(c)
-                elif c.waiting:
-                    self.to_resume.append(c)
-            if not c.dirty:
-                c.dirty = True
-                self.dirty_clients.append(c)
+                self.head_answered(c)
+            else:
+                self.mark_client(c)
             return
         if b.frames is None:
             b.frames = [chunk]

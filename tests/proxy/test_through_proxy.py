@@ -454,37 +454,36 @@ def move_slot(backend, slot, dst_port):
     return src_port, moved
 
 
-def test_slot_moved_mid_run_without_client_visible_errors(backend, proxy, r):
-    tag = "{mover}"
+def _slot_to_move(backend, tag: str):
+    """``tag``'s slot, a node that does not own it, and whether the backend
+    can MIGRATE keys (else the slot is moved empty)."""
     slot = key_slot(tag.encode())
     owners = slot_owners(backend)
     dst_port = next(p for p in backend.ports if p != owners[slot])
-    with_keys = _has_migrate(backend)
-    nkeys = 50
+    return slot, dst_port, _has_migrate(backend)
+
+
+def _seed(r, tag: str, nkeys: int) -> None:
+    p = r.pipeline(transaction=False)
+    for i in range(nkeys):
+        p.set(f"{tag}{i}", 0)
+    p.execute()
+
+
+def _move_slot_under_traffic(backend, proxy, r, slot, dst_port, resp, one_round, started):
+    """Move ``slot`` to ``dst_port`` while a thread repeats ``one_round(client,
+    errors)`` through the proxy, until three rounds after the move.  Only
+    redirects may teach the proxy the new owner meanwhile.  Returns the old
+    owner's port, the keys migrated and the errors the client saw."""
     errors = []
-    counts = [0] * nkeys
     stop = threading.Event()
     rounds = [0]
 
     def traffic():
-        c = proxy.client(3)
+        c = proxy.client(resp)
         try:
             while not stop.is_set() or rounds[0] < 3:
-                p = c.pipeline(transaction=False)
-                for i in range(nkeys):
-                    if with_keys:
-                        p.incr(f"{tag}{i}")
-                    else:
-                        p.get(f"{tag}{i}")     # no keys in the slot: reads only
-                    p.set(f"other:{i}", i)
-                p.mget([f"{tag}{i}" for i in range(0, nkeys, 7)])
-                res = p.execute(raise_on_error=False)
-                for x in res:
-                    if isinstance(x, Exception):
-                        errors.append(x)
-                if with_keys:
-                    for i in range(nkeys):
-                        counts[i] += 1
+                one_round(c, errors)
                 if stop.is_set():
                     rounds[0] += 1
         except Exception as e:  # a connection error is a client-visible error too
@@ -492,17 +491,11 @@ def test_slot_moved_mid_run_without_client_visible_errors(backend, proxy, r):
         finally:
             c.close()
 
-    if with_keys:
-        p = r.pipeline(transaction=False)
-        for i in range(nkeys):
-            p.set(f"{tag}{i}", 0)
-        p.execute()
-    # Only redirects may teach the proxy the new owner during the move.
     r.execute_command("PROXY", "CONFIG", "SET", "refresh-interval", "600000")
     t = threading.Thread(target=traffic)
     t.start()
     try:
-        wait_until(lambda: sum(counts) > 0 or not with_keys, 10, interval=0.01, what="traffic")
+        wait_until(started, 10, interval=0.01, what="traffic")
         src_port, migrated = move_slot(backend, slot, dst_port)
         wait_owner(backend, slot, dst_port)
     finally:
@@ -510,6 +503,37 @@ def test_slot_moved_mid_run_without_client_visible_errors(backend, proxy, r):
         t.join(60)
         r.execute_command("PROXY", "CONFIG", "SET", "refresh-interval", "1000")
     assert not t.is_alive()
+    return src_port, migrated, errors
+
+
+def test_slot_moved_mid_run_without_client_visible_errors(backend, proxy, r):
+    tag = "{mover}"
+    slot, dst_port, with_keys = _slot_to_move(backend, tag)
+    nkeys = 50
+    counts = [0] * nkeys
+
+    def one_round(c, errors):
+        p = c.pipeline(transaction=False)
+        for i in range(nkeys):
+            if with_keys:
+                p.incr(f"{tag}{i}")
+            else:
+                p.get(f"{tag}{i}")     # no keys in the slot: reads only
+            p.set(f"other:{i}", i)
+        p.mget([f"{tag}{i}" for i in range(0, nkeys, 7)])
+        res = p.execute(raise_on_error=False)
+        for x in res:
+            if isinstance(x, Exception):
+                errors.append(x)
+        if with_keys:
+            for i in range(nkeys):
+                counts[i] += 1
+
+    if with_keys:
+        _seed(r, tag, nkeys)
+    src_port, migrated, errors = _move_slot_under_traffic(
+        backend, proxy, r, slot, dst_port, 3, one_round,
+        lambda: sum(counts) > 0 or not with_keys)
     assert not errors, errors[:5]
     if with_keys:
         assert migrated > 0
@@ -526,59 +550,32 @@ def test_one_node_pipelines_follow_moved_and_ask(backend, proxy, r):
     """A read whose requests all go to one node is forwarded as the client sent
     it; redirected requests are still re-sent one by one, in order."""
     tag = "{onenode}"
-    slot = key_slot(tag.encode())
-    owners = slot_owners(backend)
-    dst_port = next(p for p in backend.ports if p != owners[slot])
-    with_keys = _has_migrate(backend)
+    slot, dst_port, with_keys = _slot_to_move(backend, tag)
     nkeys = 40
-    errors = []
     counts = [0] * nkeys
-    stop = threading.Event()
-    rounds = [0]
 
-    def traffic():
-        c = proxy.client(2)
-        try:
-            while not stop.is_set() or rounds[0] < 3:
-                p = c.pipeline(transaction=False)
-                for i in range(nkeys):
-                    if with_keys:
-                        p.incr(f"{tag}{i}")
-                    else:
-                        p.get(f"{tag}{i}")
-                res = p.execute(raise_on_error=False)
-                for i, x in enumerate(res):
-                    if isinstance(x, Exception):
-                        errors.append(x)
-                    elif with_keys:
-                        counts[i] += 1
-                        if x != counts[i]:
-                            errors.append((i, x, counts[i]))
-                if stop.is_set():
-                    rounds[0] += 1
-        except Exception as e:
-            errors.append(e)
-        finally:
-            c.close()
+    def one_round(c, errors):
+        p = c.pipeline(transaction=False)
+        for i in range(nkeys):
+            if with_keys:
+                p.incr(f"{tag}{i}")
+            else:
+                p.get(f"{tag}{i}")
+        res = p.execute(raise_on_error=False)
+        for i, x in enumerate(res):
+            if isinstance(x, Exception):
+                errors.append(x)
+            elif with_keys:
+                counts[i] += 1
+                if x != counts[i]:
+                    errors.append((i, x, counts[i]))
 
     if with_keys:
-        p = r.pipeline(transaction=False)
-        for i in range(nkeys):
-            p.set(f"{tag}{i}", 0)
-        p.execute()
-    r.execute_command("PROXY", "CONFIG", "SET", "refresh-interval", "600000")
+        _seed(r, tag, nkeys)
     moved_before = proxy_stats(r)
-    t = threading.Thread(target=traffic)
-    t.start()
-    try:
-        wait_until(lambda: sum(counts) > 0 or not with_keys, 10, interval=0.01, what="traffic")
-        src_port, migrated = move_slot(backend, slot, dst_port)
-        wait_owner(backend, slot, dst_port)
-    finally:
-        stop.set()
-        t.join(60)
-        r.execute_command("PROXY", "CONFIG", "SET", "refresh-interval", "1000")
-    assert not t.is_alive()
+    src_port, migrated, errors = _move_slot_under_traffic(
+        backend, proxy, r, slot, dst_port, 2, one_round,
+        lambda: sum(counts) > 0 or not with_keys)
     assert not errors, errors[:5]
     if with_keys:
         assert [int(x) for x in r.mget([f"{tag}{i}" for i in range(nkeys)])] == counts
