@@ -172,6 +172,16 @@ class Database:
         if self.watched:
             self.touch_watched(key)
 
+    def set_many(self, keys, values) -> bool:
+        """``set`` for each key in order, as one dict update, when ``set``
+        would do nothing else for any of them (no TTLs, WATCHes, blocked
+        clients or slot index here).  False, having changed nothing,
+        otherwise."""
+        if self.expires or self.watched or self.blocking_keys or self.slot_index is not None:
+            return False
+        self.data.update(zip(keys, values))
+        return True
+
     def set_keep_ttl(self, key, value) -> None:
         """Store ``value`` at ``key`` keeping its TTL (APPEND, SETRANGE, ...)."""
         data = self.data

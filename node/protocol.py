@@ -498,12 +498,12 @@ def _ends_with(data, arg: bytes) -> bool:
         data = bytes(data)
     n = len(arg)
     end = len(data) - 2
-    head = _BULK_HEADS[n] if n < 1024 else b"$%d\r\n" % n
+    head = BULK_HEADERS[n] if n < 1024 else b"$%d\r\n" % n
     return (data.endswith(b"\r\n") and data.endswith(arg, 0, end)
             and data.endswith(head, 0, end - n))
 
 
-BULK_HEADERS = _BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]   # "$<len>\r\n"
+BULK_HEADERS = [b"$%d\r\n" % n for n in range(1024)]   # "$<len>\r\n"
 
 
 def bulk_run(values) -> bytes:
@@ -678,7 +678,7 @@ class RequestParser:
             if n < 1024 and (len(data) >= n + 26 or not self._raw):
                 # One endswith of a short concatenation: bytes methods that
                 # take start/end arguments cost ~1k instructions each.
-                done = data.endswith(_BULK_HEADS[n] + arg + b"\r\n")
+                done = data.endswith(BULK_HEADERS[n] + arg + b"\r\n")
             else:
                 done = self._at_boundary(data, arg)
         else:

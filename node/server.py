@@ -56,7 +56,6 @@ _EPOLLOUT = select.EPOLLOUT
 _EPOLLERR = select.EPOLLERR | select.EPOLLHUP
 
 READ_BUFFER = 64 * 1024     # bytes read per ready socket per turn
-_BULK_HEADER = BULK_HEADERS   # pre-encoded "$<len>\r\n"
 _read = os.read
 _write = os.write
 MAX_ACCEPTS_PER_CALL = 1000  # Redis's networking.c
@@ -595,7 +594,7 @@ class Server:
                 # beat formatting a new bytes object per reply.
                 n = len(r)
                 if n < 1024:
-                    out.append(_BULK_HEADER[n])
+                    out.append(BULK_HEADERS[n])
                     out.append(r)
                     out.append(b"\r\n")
                 else:

@@ -18,7 +18,7 @@ from operator import itemgetter
 
 from .. import keyspace
 from ..keyspace import WRONGTYPE
-from ..protocol import OK, CommandError, Map, bulk_run
+from ..protocol import OK, CommandError, Map, bulk_run, encode
 from ..table import DENYOOM, FAST, READONLY, WRITE, command, serves_runs
 from .util import INT64_MAX, INT64_MIN, INVALID_EXPIRE, SYNTAX, parse_int
 
@@ -281,9 +281,8 @@ def _get_run_with_misses(c, srv, values, out) -> bool:
     misses = values.count(None)
     srv.stats_keyspace_misses += misses
     srv.stats_keyspace_hits += len(values) - misses
-    null = b"_\r\n" if c.resp == 3 else b"$-1\r\n"
-    for v in values:
-        out.append(null if v is None else b"$%d\r\n%b\r\n" % (len(v), v))
+    resp = c.resp
+    out.extend([encode(v, resp) for v in values])
     return True
 
 
@@ -304,18 +303,14 @@ def set_(c, argv):
 @serves_runs("set")
 def set_run(c, cols, out) -> bool:
     """A run of plain ``SET key value`` (``cols``: names, keys, values): one
-    dict update, when Database.set would do nothing else (no TTLs, WATCHes,
-    blocked clients, slot index or keyspace events to keep up)."""
+    Database.set_many, when there are no keyspace events to send."""
     if len(cols) != 3:
         return False
     db = c.db
     srv = c.server
-    if (srv.notify_flags or db.expires or db.watched or db.blocking_keys
-            or db.slot_index is not None or not db.PLAIN_LOOKUP):
+    if srv.notify_flags or not db.set_many(cols[1], cols[2]):
         return False
-    # In order, so a key set twice in the run keeps its last value.
     n = len(cols[1])
-    db.data.update(zip(cols[1], cols[2]))
     srv.dirty += n
     out.append(OK * n)
     return True
