@@ -40,7 +40,8 @@ class Client:
         self.server = server
         self.sock = sock
         self.fd = sock.fileno() if sock is not None else -1
-        self.parser = RequestParser(server.parse_limits if server is not None else ParseLimits())
+        self.parser = (RequestParser(server.parse_limits, server.run_names) if server is not None
+                       else RequestParser(ParseLimits()))
         self.out: list[bytes] = []
         self.out_bytes = 0          # bytes waiting in ``out`` after a short send
         self.db = server.dbs[0] if server is not None else None

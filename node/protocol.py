@@ -35,6 +35,15 @@ that sent it.  Requests that start with anything but
 ``*`` (inline commands from ``nc``, ``telnet`` and ``PING_INLINE``) always go
 through ``parse_requests``.
 
+Fixed-shape runs.  A pipelining client often fills a read with requests of
+one command whose arguments have fixed lengths (GETs of fixed-size keys, SETs
+of fixed-size values).  When a parser is given ``run_names`` and hiredis has
+parsed such a read, the parser keeps its ``Shape`` and tries it first on the
+next reads: one ``struct`` unpack splits n requests into their arguments, and
+comparing the read with their canonical encoding (one join) proves the read
+is exactly those requests, so hiredis is not needed and no argument list is
+built; ``feed`` returns the columns as a ``Run``.
+
 Reply values (what command handlers return):
 
 ==================  =========================================================
@@ -56,6 +65,7 @@ Reply values (what command handlers return):
 from __future__ import annotations
 
 import re
+import struct
 import sys
 
 import hiredis
@@ -524,6 +534,96 @@ def bulk_run(values) -> bytes:
     return b"\r\n".join(parts)
 
 
+class Run(tuple):
+    """What ``feed`` returns for a read that held only n >= 2 requests of one
+    fixed shape (see ``Shape``): their columns, ``(names, first arguments,
+    second arguments, ...)``, each a tuple of n bytes.  A server that can
+    serve the run column by column saves building n argument lists."""
+
+    __slots__ = ()
+
+    def rows(self) -> list:
+        """The same requests as argument lists, for one-by-one execution."""
+        return list(map(list, zip(*self)))
+
+
+class Shape:
+    """A request layout: one command name, then arguments of fixed lengths.
+
+    Every request of a shape is the same ``size`` bytes with its headers at
+    the same offsets, so a read of n of them can be split into its arguments
+    by one ``struct`` unpack and checked by re-encoding them with one join:
+    the read is accepted only if it *equals* the canonical encoding of n
+    requests of this shape with those arguments, which is exactly what the
+    Redis parser (and hiredis) would make of the same bytes.  Anything else
+    (a different command or length anywhere, a partial request, a
+    non-canonical header) makes the comparison fail and the read goes the
+    usual way.  Pipelining clients send such reads all the time: a batch of
+    GETs or SETs of fixed-size keys and values (ids, hashes, counters,
+    ``redis-benchmark``).
+    """
+
+    __slots__ = ("name", "nargs", "prefix", "size", "sep", "parts", "_one", "_structs")
+
+    def __init__(self, name: bytes, lens):
+        self.name = name
+        self.nargs = len(lens)
+        # "*<k>\r\n$<len(name)>\r\n<name>\r\n$<len(arg1)>\r\n": what every
+        # request of the shape starts with.
+        self.prefix = b"*%d\r\n$%d\r\n%s\r\n$%d\r\n" % (len(lens) + 1, len(name), name, lens[0])
+        mids = [b"\r\n$%d\r\n" % n for n in lens[1:]]
+        self.size = len(self.prefix) + sum(lens) + sum(map(len, mids)) + 2
+        # Between the last argument of one request and the first of the next.
+        self.sep = b"\r\n" + self.prefix
+        # The separators around the arguments of one request, argument slots
+        # left as None: [None, mid2, None, mid3, ..., None, sep].
+        self.parts = [x for m in mids + [self.sep] for x in (None, m)]
+        fmt = "%dx%ds" % (len(self.prefix), lens[0])
+        fmt += "".join("%dx%ds" % (len(m), n) for m, n in zip(mids, lens[1:]))
+        self._one = fmt + "2x"
+        self._structs = {}
+
+    def run(self, data: bytes):
+        """``data``'s columns if it is n >= 2 requests of this shape, else None."""
+        if not data.startswith(self.prefix):
+            return None
+        n, rest = divmod(len(data), self.size)
+        if rest or n < 2:
+            return None
+        unpack = self._structs.get(n)
+        if unpack is None:
+            if len(self._structs) >= 64:
+                self._structs.clear()
+            unpack = self._structs[n] = struct.Struct("<" + self._one * n).unpack
+        args = unpack(data)   # every argument of every request, in order
+        if self.nargs == 1:
+            if data != self.prefix + self.sep.join(args) + b"\r\n":
+                return None
+            return Run(((self.name,) * n, args))
+        parts = self.parts * n
+        parts[0::2] = args
+        parts[-1] = b"\r\n"
+        if data != self.prefix + b"".join(parts):
+            return None
+        k = self.nargs
+        return Run(((self.name,) * n, *[args[j::k] for j in range(k)]))
+
+
+_SHAPES: dict = {}   # (name, len(arg1), ...) -> Shape
+
+
+def shape_of(argv) -> Shape | None:
+    """The (shared) Shape of requests like ``argv``, None for one without
+    arguments or with long ones (those gain nothing from the run path)."""
+    key = (argv[0], *map(len, argv[1:]))
+    shape = _SHAPES.get(key)
+    if shape is None and len(argv) > 1 and max(key[1:]) <= 4096 and len(argv) <= 16:
+        if len(_SHAPES) >= 1024:
+            _SHAPES.clear()
+        shape = _SHAPES[key] = Shape(argv[0], key[1:])
+    return shape
+
+
 # Translation of hiredis's messages, used only when the raw bytes needed for an
 # exact re-parse were no longer kept (see module docstring).
 def _translate_hiredis_error(msg: str) -> str:
@@ -598,11 +698,18 @@ class RequestParser:
     """
 
     __slots__ = ("reader", "limits", "_raw", "_done", "_slow", "pending_bytes", "_scan_pos",
-                 "_scan_left", "_partial_req")
+                 "_scan_left", "_partial_req", "run_names", "_shape", "_learn_skip")
 
-    def __init__(self, limits: ParseLimits | None = None):
+    def __init__(self, limits: ParseLimits | None = None, run_names=None):
         self.reader = hiredis.Reader()
         self.limits = limits or ParseLimits()
+        # Upper-case names of the commands whose fixed-shape pipelined reads
+        # ``feed`` returns as a ``Run`` (None: never).  The parser learns the
+        # shape from a pipelined read hiredis parsed, then tries it first on
+        # the next reads (see Shape).
+        self.run_names = run_names
+        self._shape: Shape | None = None
+        self._learn_skip = 0
         # Bytes fed to hiredis since it was last empty (b"" when empty),
         # or _UNKNOWN once more than RAW_KEEP_LIMIT were dropped.
         self._raw = b""
@@ -622,8 +729,13 @@ class RequestParser:
             data = bytes(data)
         if self._slow is not None:
             return self._feed_slow(self._slow + data)
-        if not self._partial_req and data[0] != 0x2A:
-            return self._feed_slow(data)
+        if not self._partial_req:
+            if data[0] != 0x2A:
+                return self._feed_slow(data)
+            if self._shape is not None:
+                run = self._shape.run(data)
+                if run is not None:
+                    return run, None
         if not _no_big_check and self._raw is not _UNKNOWN and (
                 _BIG_ARRAY(data) is not None
                 # (An int operand makes ``in`` one memchr: a bytes operand
@@ -692,6 +804,8 @@ class RequestParser:
                 self._done = 0
                 self.pending_bytes = 0
                 self._scan_pos = self._scan_left = 0
+            if self.run_names is not None and len(reqs) > 1:
+                self._learn(reqs)
             return reqs, None
         if empties and not reqs and not reader.has_data() and data[-4:] == b"*0\r\n":
             self._partial_req = False
@@ -701,6 +815,24 @@ class RequestParser:
             self._scan_pos = self._scan_left = 0
             return reqs, None
         return self._partial(data, reqs, empties)
+
+    def _learn(self, reqs) -> None:
+        """After a pipelined read that started and ended on a boundary: if it
+        looks like a run of one command (first and last request alike), take
+        the first request's shape for the next reads."""
+        if self._learn_skip:
+            self._learn_skip -= 1
+            return
+        first = reqs[0]
+        last = reqs[-1]
+        if len(first) != len(last) or first[0] != last[0] or first[0].upper() not in self.run_names:
+            return
+        shape = shape_of(first)
+        if shape is self._shape:
+            # This shape was just tried on this read and did not fit (the
+            # lengths vary): stop re-learning it on every read for a while.
+            self._learn_skip = 16
+        self._shape = shape
 
     def _at_boundary(self, data, arg: bytes) -> bool:
         if len(data) >= len(arg) + 26 or not self._raw:

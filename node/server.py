@@ -44,7 +44,7 @@ from . import keyspace
 from .client import REPLY_OFF, REPLY_ON, REPLY_SKIP, REPLY_SKIP_NEXT, Client
 from .config import Config, ConfigError
 from .keyspace import Database
-from .protocol import (BULK_HEADERS, CommandError, ErrorReply, ParseLimits, Raw, encode,
+from .protocol import (BULK_HEADERS, CommandError, ErrorReply, ParseLimits, Raw, Run, encode,
                        encode_error)
 from .table import COMMANDS, MOVABLEKEYS, NO_AUTH, TOP, Command
 
@@ -105,6 +105,8 @@ class Server:
         self.epoll = select.epoll()
         self.pending_write: list[Client] = []
         self.parse_limits = ParseLimits(config["proto-max-bulk-len"])
+        # The commands a client's parser may hand over as a Run of columns.
+        self.run_names = frozenset(c.bname.upper() for c in TOP.values() if c.run is not None)
         self.start_time = time.time()
         self.unixtime = int(self.start_time)
         self.mstime = keyspace.update_clock()
@@ -424,6 +426,16 @@ class Server:
         parser = c.parser
         reqs, err = parser.feed(data)
         if reqs:
+            if type(reqs) is Run:
+                # A pipelined run of one fixed-shape command, as columns.
+                if not (c.blocked or c.queue or c.slow or self.gated):
+                    cmd = COMMANDS.get(reqs[0][0])
+                    if cmd is None:
+                        cmd = COMMANDS.get(reqs[0][0].lower())
+                    if cmd is not None and cmd.run is not None and self.run_columns(c, cmd, reqs):
+                        self.pending_write.append(c)
+                        return
+                reqs = reqs.rows()
             if c.blocked or c.queue:
                 c.queue.extend(reqs)
             else:
@@ -620,33 +632,40 @@ class Server:
 
     def execute_run(self, c: Client, cmd: Command, reqs) -> bool:
         """Serve ``reqs`` with ``cmd.run`` if they are all ``cmd`` with one
-        argument count (a pipelined run); False leaves them to the caller.
-
-        The run is timed as a whole: INFO commandstats gets the exact total,
-        and the slow log gets each request at the run's mean time when that
-        reaches slowlog-log-slower-than (with 0, every request, as usual).
-        """
+        argument count (a pipelined run); False leaves them to the caller."""
         try:
             # The run's columns: names, first arguments, ...  (strict: every
             # request must have the same number of arguments).
             cols = tuple(zip(*reqs, strict=True))
         except ValueError:
             return False
-        if (not cmd.min_args <= len(cols) <= cmd.max_args
-                or cols[0].count(reqs[0][0]) != len(reqs)):
+        if cols[0].count(reqs[0][0]) != len(reqs):
+            return False
+        return self.run_columns(c, cmd, cols)
+
+    def run_columns(self, c: Client, cmd: Command, cols) -> bool:
+        """Serve the requests whose columns are ``cols`` (names, all ``cmd``;
+        first arguments; ...) with ``cmd.run``; False if it declined them.
+
+        The run is timed as a whole: INFO commandstats gets the exact total,
+        and the slow log gets each request at the run's mean time when that
+        reaches slowlog-log-slower-than (with 0, every request, as usual).
+        """
+        if not cmd.min_args <= len(cols) <= cmd.max_args:
             return False
         t0 = time.perf_counter()
         if not cmd.run(c, cols, c.out):
             return False
         dt = time.perf_counter() - t0
-        cmd.calls += len(reqs)
+        n = len(cols[0])
+        cmd.calls += n
         cmd.seconds += dt
         c.last_cmd = cmd.bname
         if dt >= self.slowlog_s:
-            mean = dt / len(reqs)
+            mean = dt / n
             if mean >= self.slowlog_s:
-                for argv in reqs:
-                    self.slowlog_push(c, argv, int(mean * 1e6))
+                for argv in zip(*cols):
+                    self.slowlog_push(c, list(argv), int(mean * 1e6))
         return True
 
     def serve_ready_keys(self) -> None:

@@ -9,17 +9,22 @@ import tracemalloc
 
 import pytest
 
-from node.protocol import ParseLimits, RequestParser, encode_command, parse_requests
+from node.protocol import ParseLimits, RequestParser, Run, encode_command, parse_requests
 
 READ = 64 * 1024  # what the server reads per turn (server.READ_BUFFER)
 MB = 1024 * 1024
 
 
-def feed_chunks(chunks, limits=None):
-    p = RequestParser(limits or ParseLimits(MB))
+RUN_NAMES = frozenset({b"GET", b"SET"})  # what a node passes (commands with a run handler)
+
+
+def feed_chunks(chunks, limits=None, run_names=None):
+    p = RequestParser(limits or ParseLimits(MB), run_names)
     got, err = [], None
     for ch in chunks:
         reqs, err = p.feed(memoryview(ch))
+        if type(reqs) is Run:
+            reqs = reqs.rows()
         got += [[bytes(a) for a in r] for r in reqs]
         if err:
             break
@@ -146,8 +151,9 @@ _BAD = [b"*x\r\n", b"*1\r\n$x\r\n", b"*1\r\n$-1\r\n", b"*1\r\nx\r\n", b"*1\r\n:1
         b"*2\r\n$3\r\nGET\r\n$-1\r\n", b"*20000000\r\n$1\r\na\r\n"]
 
 
+@pytest.mark.parametrize("run_names", [None, RUN_NAMES])
 @pytest.mark.parametrize("seed", range(4))
-def test_random_streams_match_redis(seed):
+def test_random_streams_match_redis(seed, run_names):
     rnd = random.Random(seed)
     for _ in range(150):
         parts = [rnd.choice(_PIECES)(rnd) for _ in range(rnd.randrange(1, 7))]
@@ -159,7 +165,7 @@ def test_random_streams_match_redis(seed):
             n = rnd.choice([1, 3, 7, 100, 4096, READ, READ])
             chunks.append(data[i:i + n])
             i += n
-        got = feed_chunks(chunks)
+        got = feed_chunks(chunks, run_names=run_names)
         want = redis_model(chunks)
         if got != want and got[1] is None and got[0] == want[0] and want[1] in (
                 "Protocol error: invalid bulk length", "Protocol error: invalid multibulk length"):
@@ -196,3 +202,65 @@ def test_long_stream_then_inline_or_garbage(tail):
             chunks.append(data[i:i + n])
             i += n
         assert feed_chunks(chunks) == redis_model(chunks)
+
+
+# -- fixed-shape runs (Shape, Run) -------------------------------------------
+
+def _batch(name, args_per_request):
+    return b"".join(encode_command(name, *args) for args in args_per_request)
+
+
+def test_a_fixed_shape_pipeline_becomes_a_run_after_one_read():
+    p = RequestParser(ParseLimits(MB), RUN_NAMES)
+    gets = [[b"key:%012d" % i] for i in range(16)]
+    first, err = p.feed(_batch(b"GET", gets))
+    assert type(first) is list and err is None      # hiredis parsed it; the shape is learnt
+    run, err = p.feed(_batch(b"GET", gets[::-1]))
+    assert type(run) is Run and err is None
+    assert run == ((b"GET",) * 16, tuple(a for (a,) in gets[::-1]))
+    assert run.rows() == [[b"GET", a] for (a,) in gets[::-1]]
+    # Another shape (values of another length): learnt again, then a run.
+    sets = [[b"k%03d" % i, b"v" * 7] for i in range(5)]
+    assert type(p.feed(_batch(b"SET", sets))[0]) is list
+    run, _ = p.feed(_batch(b"SET", sets))
+    assert run == ((b"SET",) * 5, tuple(k for k, _ in sets), (b"v" * 7,) * 5)
+    # One request alone, or a command without a run handler, is never a run.
+    assert p.feed(_batch(b"SET", sets[:1]))[0] == [[b"SET", b"k000", b"v" * 7]]
+    q = RequestParser(ParseLimits(MB), RUN_NAMES)
+    incrs = _batch(b"INCR", [[b"a"], [b"b"]])
+    assert [type(q.feed(incrs)[0]) for _ in range(3)] == [list] * 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mutated_fixed_shape_streams_match_redis(seed):
+    # Reads that are almost a run of one shape: a length that differs, a
+    # payload holding CRLF or header-like bytes, a byte flipped, inserted or
+    # dropped anywhere, a partial request, another command, inline text.
+    rnd = random.Random(seed)
+    payload = [b"x", b"\r\n", b"*2", b"$3", b"\r", b"\n", b"GET", b"0"]
+    for _ in range(300):
+        name = rnd.choice([b"GET", b"SET", b"get"])
+        lens = [rnd.choice([0, 1, 3, 16]) for _ in range(1 if name != b"SET" else 2)]
+        reqs = [[b"".join(rnd.choice(payload) for _ in range(n))[:n].ljust(n, b"k")
+                 for n in lens] for _ in range(rnd.randrange(2, 12))]
+        good = _batch(name, reqs)
+        data = bytearray(good)
+        for _ in range(rnd.choice([0, 0, 1, 2])):
+            i = rnd.randrange(len(data))
+            op = rnd.randrange(4)
+            if op == 0:
+                data[i] = rnd.randrange(256)
+            elif op == 1:
+                data[i:i] = rnd.choice(payload)
+            elif op == 2:
+                del data[i]
+            else:
+                data += rnd.choice([b"*2\r\n$3\r\nGET", b"PING\r\n", encode_command(b"INCR", b"k")])
+        if rnd.random() < 0.3:
+            lens[0] += 1
+            data += _batch(name, [[b"y" * n for n in lens]])
+        chunks = [good, bytes(data), good]   # learn the shape, then try it
+        if rnd.random() < 0.3:
+            cut = rnd.randrange(1, len(data))
+            chunks[1:2] = [bytes(data[:cut]), bytes(data[cut:])]
+        assert feed_chunks(chunks, run_names=RUN_NAMES) == redis_model(chunks), bytes(data)

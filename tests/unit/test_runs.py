@@ -152,3 +152,97 @@ def test_which_runs_the_run_handler_serves(monkeypatch, name, setup, reqs, serve
     monkeypatch.setattr(cmd, "run", lambda *a: results.append(real(*a)) or results[-1])
     run(setup, reqs)
     assert results == [served]
+
+
+# -- whole reads through the socket path: fixed-shape reads arrive as a Run ----
+
+def over_socket(setup, reqs, reads=3, prelude=(), **cfg):
+    """Replies to ``reqs`` sent ``reads`` times as whole reads through
+    read_from_client (a Run from the second read on), and the server."""
+    srv, c = make_server(setup, **cfg)
+    peer = _PEERS[-1]
+    peer.setblocking(False)
+    got = []
+    for argv in prelude:
+        srv.execute_requests(c, [list(argv)])
+    data = b"".join(encode_command(*r) for r in reqs)
+    for _ in range(reads):
+        peer.send(data)
+        srv.read_from_client(c)
+        srv.before_sleep()
+    while True:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            break
+        got.append(chunk)
+    return b"".join(got), srv, c
+
+
+def one_by_one(setup, reqs, reads=3, prelude=(), **cfg):
+    srv, c = make_server(setup, **cfg)
+    for argv in prelude:
+        srv.execute_requests(c, [list(argv)])
+    for _ in range(reads):
+        for r in reqs:
+            srv.execute_requests(c, [list(r)])
+    return b"".join(c.out), srv, c
+
+
+def snapshot(srv):
+    return {k: bytes(v) if isinstance(v, (bytes, bytearray)) else type(v).__name__
+            for k, v in srv.dbs[0].data.items()}
+
+
+FIXED_GETS = [(b"GET", b"k%d" % i) for i in range(6)]
+
+
+@pytest.mark.parametrize("setup,reqs,prelude", [
+    (SAME_LEN, FIXED_GETS, ()),
+    (STRINGS, FIXED_GETS + [(b"GET", b"zz")], ()),                      # a miss, lengths differ
+    (STRINGS + [(b"RPUSH", b"k2", b"a")], FIXED_GETS, ()),              # WRONGTYPE in the middle
+    (STRINGS + [(b"EXPIRE", b"k0", b"100")], FIXED_GETS, ()),           # a TTL: one by one
+    ([], [(b"SET", b"k%d" % i, b"v%d" % i) for i in range(6)], ()),
+    ([], [(b"SET", b"k%d" % (i % 2), b"v%d" % i) for i in range(6)], ()),  # last one wins
+    ([], [(b"SET", b"k%d" % i, b"v") for i in range(4)], [(b"MULTI",)]),  # queued, not run
+    (SAME_LEN, [(b"get", b"k%d" % i) for i in range(4)], ()),          # lower case
+    (SAME_LEN, [(b"GET", b"k%d" % i) for i in range(4)], [(b"CLIENT", b"REPLY", b"OFF")]),
+])
+def test_runs_over_the_socket_equal_one_by_one(setup, reqs, prelude):
+    whole = over_socket(setup, reqs, prelude=prelude)
+    single = one_by_one(setup, reqs, prelude=prelude)
+    assert whole[0] == single[0]
+    sa, sb = whole[1], single[1]
+    assert snapshot(sa) == snapshot(sb)
+    assert (sa.stats_keyspace_hits, sa.stats_keyspace_misses, sa.dirty) == \
+           (sb.stats_keyspace_hits, sb.stats_keyspace_misses, sb.dirty)
+
+
+def test_fixed_shape_reads_reach_the_run_handler(monkeypatch):
+    cmd = COMMANDS[b"GET"]
+    real = cmd.run
+    seen = []
+    monkeypatch.setattr(cmd, "run", lambda c, cols, out: seen.append(type(cols).__name__) or real(c, cols, out))
+    out, srv, c = over_socket(SAME_LEN, FIXED_GETS, reads=3)
+    assert out == b"$3\r\nxyz\r\n" * 18
+    # First read: hiredis rows, zipped into columns; then the parser's Run.
+    assert seen == ["tuple", "Run", "Run"]
+    assert srv.stats_keyspace_hits == 18 and COMMANDS[b"GET"].calls >= 18
+
+
+def test_a_run_read_by_a_monitored_server_is_monitored():
+    # MONITOR gates the server: the Run is served one by one, and every
+    # request reaches the monitor.
+    srv, c = make_server(SAME_LEN)
+    a, b = socket.socketpair()
+    _PEERS.append(b)
+    mon = Client(srv, a, "127.0.0.1:5", "127.0.0.1:6")
+    srv.clients[mon.id] = mon
+    srv.execute_requests(mon, [[b"MONITOR"]])
+    mon.out.clear()
+    peer = _PEERS[-2]
+    data = b"".join(encode_command(*r) for r in FIXED_GETS)
+    for _ in range(3):
+        peer.send(data)
+        srv.read_from_client(c)
+    assert b"".join(mon.out).count(b'"GET"') == 18
