@@ -679,6 +679,8 @@ def _end_of_completed(data, reqs, marks=None):
 # memory), so such bytes go to the exact parser, which never preallocates.
 _BIG_ARRAY = re.compile(rb"\*\d{8}").search   # a literal first byte scans fast
 _BIG_OTHER = re.compile(rb"[>~|]\d{8}").search
+# An element that is a string to hiredis but no bulk: Redis refuses it.
+_STRINGY = re.compile(rb"\n[+(=]").search
 
 
 def _big_count(data, pos=0, endpos=sys.maxsize):
@@ -743,6 +745,12 @@ class RequestParser:
                 or ((62 in data or 126 in data or 124 in data) and _BIG_OTHER(data))  # > ~ |
                 or (self._partial_req and _big_count(self._raw[-10:] + bytes(data[:10])))):
             # Possibly a huge array header (or payload bytes that look like
+            # one): parse exactly from the last request boundary.
+            return self._anomaly(data, [], 0)
+        if (43 in data or 40 in data or 61 in data) and self._raw is not _UNKNOWN and (  # + ( =
+                _STRINGY(data) is not None or (self._partial_req and data[0] in b"+(=")):
+            # Possibly a status, big number or verbatim element, which hiredis
+            # returns as bytes, like a bulk (or payload bytes that look like
             # one): parse exactly from the last request boundary.
             return self._anomaly(data, [], 0)
         reader = self.reader

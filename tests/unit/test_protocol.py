@@ -3,7 +3,7 @@
 import pytest
 
 from node.protocol import (NULL_ARRAY, OK, ErrorReply, Map, Push, RSet, RequestParser, Verbatim,
-                           encode)
+                           encode, encode_command)
 
 
 def feed_all(chunks):
@@ -42,6 +42,10 @@ def test_parse_ok(data, expected):
     (b"*1\r\nx\r\n", "Protocol error: expected '$', got 'x'"),
     (b"*1\r\n:5\r\n", "Protocol error: expected '$', got ':'"),
     (b"*1\r\n*1\r\n$1\r\na\r\n", "Protocol error: expected '$', got '*'"),
+    # hiredis reads these three as strings, like a bulk: Redis refuses them.
+    (b"*1\r\n+PING\r\n", "Protocol error: expected '$', got '+'"),
+    (b"*2\r\n$3\r\nGET\r\n(12\r\n", "Protocol error: expected '$', got '('"),
+    (b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n", "Protocol error: expected '$', got '='"),
     (b'SET a "unbalanced\r\n', "Protocol error: unbalanced quotes in request"),
     (b"SET a 'x'y\r\n", "Protocol error: unbalanced quotes in request"),
     (b"A" * 70000, "Protocol error: too big inline request"),
@@ -49,6 +53,20 @@ def test_parse_ok(data, expected):
 ])
 def test_parse_errors(data, err):
     assert feed_all([data]) == [("ERR", err)]
+
+
+def test_status_like_element_after_good_requests_or_in_a_later_read():
+    assert feed_all([b"*1\r\n$4\r\nPING\r\n*1\r\n+PING\r\n"]) == [
+        [b"PING"], ("ERR", "Protocol error: expected '$', got '+'")]
+    assert feed_all([b"*2\r\n$4\r\nECHO\r\n", b"+hi\r\n"]) == [
+        ("ERR", "Protocol error: expected '$', got '+'")]
+
+
+def test_payloads_holding_status_like_lines_are_data():
+    value = b"a\n+b\r\n=c\r\n(d\n"
+    data = encode_command(b"SET", b"k", value) + encode_command(b"GET", b"k")
+    assert feed_all([data]) == [[b"SET", b"k", value], [b"GET", b"k"]]
+    assert feed_all([data[:9], data[9:20], data[20:]]) == [[b"SET", b"k", value], [b"GET", b"k"]]
 
 
 def test_requests_before_an_error_are_kept():

@@ -148,7 +148,8 @@ _PIECES = [
 _BAD = [b"*x\r\n", b"*1\r\n$x\r\n", b"*1\r\n$-1\r\n", b"*1\r\nx\r\n", b"*1\r\n:1\r\n",
         b'SET a "b\r\n', b"*1\r\n$2000000\r\n", b"*2\r\n$3\r\nGET\r\n" + b"x" * 70000,
         b"*" + b"1" * 70000, b"A" * 70000, b"*1\r\n*1\r\n$1\r\na\r\n", b"*3000000000\r\n",
-        b"*2\r\n$3\r\nGET\r\n$-1\r\n", b"*20000000\r\n$1\r\na\r\n"]
+        b"*2\r\n$3\r\nGET\r\n$-1\r\n", b"*20000000\r\n$1\r\na\r\n", b"*1\r\n+PING\r\n",
+        b"*2\r\n$3\r\nGET\r\n(1\r\n", b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n"]
 
 
 @pytest.mark.parametrize("run_names", [None, RUN_NAMES])
