@@ -15,12 +15,15 @@ Design (measured in ``../shared/design/io-performance.md`` and in README):
   nursery: ``server_cron`` at ``hz``, signal handling, the cluster bus,
   commands that wait on the network (MIGRATE) via ``AsyncReply``.
 * Command dispatch follows Redis's ``processCommand`` order.  A client with no
-  special state on a server with no gating feature (requirepass, cluster,
-  maxmemory, MONITOR, CLIENT PAUSE, AOF) takes a short path that skips the
-  checks that cannot apply; ``Client.slow`` / ``Server.gated`` say when not.
-  On that path a read holding a run of one command with one argument count
-  (a pipeline of GETs) goes to the command's run handler, if it has one
-  (``execute_run``, ``Command.run``), which serves it in a few C-level passes.
+  special state on a server with no gating feature (requirepass, maxmemory,
+  MONITOR, CLIENT PAUSE, AOF) takes a short path that skips the checks that
+  cannot apply; ``Client.slow`` / ``Server.gated`` say when not (cluster mode
+  asks ``ClusterNode.serves`` per key instead).  On that path a read holding
+  a run of one command with one argument count (a pipeline of GETs) goes to
+  the command's run handler, if it has one (``run_columns``,
+  ``Command.run``), which serves it in a few C-level passes; when the run's
+  arguments also have fixed lengths the parser hands over its columns
+  directly (a ``protocol.Run``), without building the request lists.
 
 What this module must not do: implement commands.  They live in
 ``node/commands/`` and reach the server through the client object.
