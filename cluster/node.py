@@ -100,6 +100,20 @@ class ClusterRuntime:
                 and slot not in st.migrating and slot not in st.importing
                 and slot not in self.srv.paused_slots and slot not in self.full_path_slots)
 
+    def serves_all(self, keys) -> bool:
+        """``serves`` for every key of a pipelined run, each distinct slot
+        checked once (a run's keys often share a slot or a few)."""
+        st = self.state
+        if not st.state_ok:
+            return False
+        me = st.myself.id
+        owners = st.owners
+        for slot in set(map(key_slot, keys)):
+            if (owners[slot] != me or slot in st.migrating or slot in st.importing
+                    or slot in self.srv.paused_slots or slot in self.full_path_slots):
+                return False
+        return True
+
     def check_redirect(self, c, cmd, argv):
         """None to serve here, else the encoded error reply (bytes)."""
         top = cmd.parent or cmd

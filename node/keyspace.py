@@ -174,12 +174,16 @@ class Database:
 
     def set_many(self, keys, values) -> bool:
         """``set`` for each key in order, as one dict update, when ``set``
-        would do nothing else for any of them (no TTLs, WATCHes, blocked
-        clients or slot index here).  False, having changed nothing,
-        otherwise."""
-        if self.expires or self.watched or self.blocking_keys or self.slot_index is not None:
+        would do nothing else for any of them but index new keys by slot (no
+        TTLs, WATCHes or blocked clients here).  False, having changed
+        nothing, otherwise."""
+        if self.expires or self.watched or self.blocking_keys:
             return False
-        self.data.update(zip(keys, values))
+        data = self.data
+        if self.slot_index is not None:
+            for key in set(keys).difference(data):
+                self._index_add(key)
+        data.update(zip(keys, values))
         return True
 
     def set_keep_ttl(self, key, value) -> None:

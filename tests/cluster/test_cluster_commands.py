@@ -208,3 +208,42 @@ def test_killed_node_becomes_pfail_then_fail_and_cluster_state_fails(tmp_path):
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_pipelined_runs_keep_the_slot_index_and_redirect(bare_nodes):
+    # Fixed-shape pipelines (a node serves them as runs of columns from the
+    # second read on) must index new keys by slot like one-by-one SETs, and
+    # leave a run holding a foreign key to the one-by-one path (MOVED).
+    addrs = [f"127.0.0.1:{n.port}" for n in bare_nodes]
+    assert create_cluster(addrs, timeout=60) == 0
+    r = r2(bare_nodes[0].port)
+    own = [n for n in parse_nodes(r.execute_command("CLUSTER", "NODES")) if "myself" in n["flags"]][0]
+    lo, hi = own["slots"][0]
+    mine = [b"k%05d" % i for i in range(20000) if lo <= key_slot(b"k%05d" % i) <= hi][:48]
+    foreign = next(b"k%05d" % i for i in range(20000) if not lo <= key_slot(b"k%05d" % i) <= hi)
+    for batch in (mine[:16], mine[16:32], mine[32:]):
+        pipe = r.pipeline(transaction=False)
+        for k in batch:
+            pipe.set(k, b"v" + k[-3:])
+        assert pipe.execute() == [True] * 16
+    slot = key_slot(mine[0])
+    assert r.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == \
+        sum(1 for k in mine if key_slot(k) == slot)
+    assert sorted(r.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)) == \
+        sorted(k for k in mine if key_slot(k) == slot)
+    assert r.dbsize() == 48
+    for _ in range(3):
+        pipe = r.pipeline(transaction=False)
+        for k in mine[:16]:
+            pipe.get(k)
+        assert pipe.execute() == [b"v" + k[-3:] for k in mine[:16]]
+    for cmd in ("set", "get"):
+        pipe = r.pipeline(transaction=False)
+        for k in mine[:7] + [foreign] + mine[8:16]:
+            pipe.set(k, b"new") if cmd == "set" else pipe.get(k)
+        got = pipe.execute(raise_on_error=False)
+        assert isinstance(got[7], redis.exceptions.MovedError)
+        assert got[7].slot_id == key_slot(foreign)
+        want = True if cmd == "set" else b"new"
+        assert got[:7] + got[8:] == [want] * 15
+    assert r.dbsize() == 48
