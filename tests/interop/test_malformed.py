@@ -68,6 +68,8 @@ PROTOCOL_ERRORS = [
     (b"*1\r\nx\r\n", err("expected '$', got 'x'")),
     (b"*2\r\n$3\r\nGET\r\n:1\r\n", err("expected '$', got ':'")),
     (b"*1\r\n*1\r\n$4\r\nPING\r\n", err("expected '$', got '*'")),
+    (b"*1\r\n+PING\r\n", err("expected '$', got '+'")),
+    (b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n", err("expected '$', got '='")),
     # inline requests
     (b'SET k "a b\r\n', err("unbalanced quotes in request")),
     (b"SET k 'a'b\r\n", err("unbalanced quotes in request")),
