@@ -94,25 +94,18 @@ class ClusterRuntime:
         """The fast path's question for a single-key command: is the key's slot
         plainly ours (owned, cluster ok, not migrating, importing or paused)?
         False sends the command through the full check (``check_redirect``)."""
-        st = self.state
-        slot = key_slot(key)
-        return (st.owners[slot] == st.myself.id and st.state_ok
-                and slot not in st.migrating and slot not in st.importing
-                and slot not in self.srv.paused_slots and slot not in self.full_path_slots)
+        return self.serves_slot(key_slot(key))
 
     def serves_all(self, keys) -> bool:
         """``serves`` for every key of a pipelined run, each distinct slot
         checked once (a run's keys often share a slot or a few)."""
+        return all(map(self.serves_slot, set(map(key_slot, keys))))
+
+    def serves_slot(self, slot: int) -> bool:
         st = self.state
-        if not st.state_ok:
-            return False
-        me = st.myself.id
-        owners = st.owners
-        for slot in set(map(key_slot, keys)):
-            if (owners[slot] != me or slot in st.migrating or slot in st.importing
-                    or slot in self.srv.paused_slots or slot in self.full_path_slots):
-                return False
-        return True
+        return (st.owners[slot] == st.myself.id and st.state_ok
+                and slot not in st.migrating and slot not in st.importing
+                and slot not in self.srv.paused_slots and slot not in self.full_path_slots)
 
     def check_redirect(self, c, cmd, argv):
         """None to serve here, else the encoded error reply (bytes)."""

@@ -49,7 +49,7 @@ from .config import Config, ConfigError
 from .keyspace import Database
 from .protocol import (BULK_HEADERS, CommandError, ErrorReply, ParseLimits, Raw, Run, encode,
                        encode_error)
-from .table import COMMANDS, MOVABLEKEYS, NO_AUTH, TOP, Command
+from .table import COMMANDS, MOVABLEKEYS, NO_AUTH, TOP, Command, lookup
 
 SHARDIS_VERSION = "0.1.0"
 REDIS_VERSION = "7.0.15"   # what clients see; they gate features on it
@@ -432,9 +432,7 @@ class Server:
             if type(reqs) is Run:
                 # A pipelined run of one fixed-shape command, as columns.
                 if not (c.blocked or c.queue or c.slow or self.gated):
-                    cmd = COMMANDS.get(reqs[0][0])
-                    if cmd is None:
-                        cmd = COMMANDS.get(reqs[0][0].lower())
+                    cmd = lookup(reqs[0][0])
                     if cmd is not None and cmd.run is not None and self.run_columns(c, cmd, reqs):
                         self.pending_write.append(c)
                         return
@@ -656,6 +654,13 @@ class Server:
         """
         if not cmd.min_args <= len(cols) <= cmd.max_args:
             return False
+        cluster = self.cluster
+        if cluster is not None:
+            # As the one-by-one loop does per request: the key's slot must be
+            # plainly ours, here for every distinct slot of the run at once.
+            rk = cmd.route_key
+            if rk < 0 or (rk and not cluster.serves_all(cols[rk])):
+                return False
         t0 = time.perf_counter()
         if not cmd.run(c, cols, c.out):
             return False

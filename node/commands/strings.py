@@ -259,8 +259,6 @@ def get_run(c, cols, out) -> bool:
     if not db.PLAIN_LOOKUP or db.expires or srv.notify_flags:
         return False
     keys = cols[1]
-    if srv.cluster is not None and not srv.cluster.serves_all(keys):
-        return False
     data = db.data
     try:
         values = itemgetter(*keys)(data)
@@ -303,15 +301,12 @@ def set_(c, argv):
 @serves_runs("set")
 def set_run(c, cols, out) -> bool:
     """A run of plain ``SET key value`` (``cols``: names, keys, values): one
-    Database.set_many, when there are no keyspace events to send (and, on a
-    cluster, every key's slot is plainly this node's)."""
+    Database.set_many, when there are no keyspace events to send."""
     if len(cols) != 3:
         return False
     db = c.db
     srv = c.server
-    if srv.notify_flags or (srv.cluster is not None and not srv.cluster.serves_all(cols[1])):
-        return False
-    if not db.set_many(cols[1], cols[2]):
+    if srv.notify_flags or not db.set_many(cols[1], cols[2]):
         return False
     n = len(cols[1])
     srv.dirty += n
