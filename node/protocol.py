@@ -685,6 +685,17 @@ _BIG_OTHER = re.compile(rb"[>~|]\d{8}").search
 _STRINGY = re.compile(rb"\n[+(=]").search
 
 
+def _not_all_bulks(buf: bytes, reqs, empties: int) -> bool:
+    """May ``buf``, whose first bytes hiredis parsed as ``reqs`` (with
+    ``empties`` empty requests), hold a status (``+``), big number (``(``) or
+    verbatim (``=``) element?  hiredis returns those as bytes, like a bulk,
+    but Redis refuses them in a request.  Only bytes that look like one after
+    a newline cost a re-encoding, and payloads that merely contain them
+    re-encode to what was sent.  (True sends the read to the exact parser.)"""
+    return _STRINGY(buf) is not None and (
+        empties > 0 or not buf.startswith(b"".join([encode_command(*r) for r in reqs])))
+
+
 def _big_count(data, pos=0, endpos=sys.maxsize):
     return _BIG_ARRAY(data, pos, endpos) or (
         (62 in data or 126 in data or 124 in data) and _BIG_OTHER(data, pos, endpos)) or None
@@ -749,12 +760,6 @@ class RequestParser:
             # Possibly a huge array header (or payload bytes that look like
             # one): parse exactly from the last request boundary.
             return self._anomaly(data, [], 0)
-        if (43 in data or 40 in data or 61 in data) and self._raw is not _UNKNOWN and (  # + ( =
-                _STRINGY(data) is not None or (self._partial_req and data[0] in b"+(=")):
-            # Possibly a status, big number or verbatim element, which hiredis
-            # returns as bytes, like a bulk (or payload bytes that look like
-            # one): parse exactly from the last request boundary.
-            return self._anomaly(data, [], 0)
         reader = self.reader
         reader.feed(data)
         reqs = []
@@ -771,6 +776,8 @@ class RequestParser:
                     b"".join(req)
                 except TypeError:
                     return self._anomaly(data, reqs, empties)
+                if (43 in data or 40 in data or 61 in data) and _not_all_bulks(data, [req], 0):
+                    return self._anomaly(data, [], 0)
                 return [req], None
             while req is not False:
                 if type(req) is list and req:
@@ -791,6 +798,15 @@ class RequestParser:
                 req = reader.gets()
         except hiredis.ProtocolError as e:
             return self._anomaly(data, reqs, empties, _translate_hiredis_error(str(e)), marks)
+        if reqs and self._raw is not _UNKNOWN:
+            # Check the bytes since the boundary, which start with the
+            # requests returned by earlier reads (self._done), then ``reqs``.
+            # Only reads that complete requests are checked, so a big request
+            # spread over many reads costs one check.
+            buf = self._raw + data if self._raw else data
+            if (43 in buf or 40 in buf or 61 in buf) and (
+                    _not_all_bulks(buf, reqs, empties) if not self._done else _STRINGY(buf)):
+                return self._anomaly(data, [], 0)
         if reqs and not reader.has_data():
             # Did the read end with ``$len\r\nARG\r\n``, the last argument of
             # the last request?  (_at_boundary, inlined for the usual case of
@@ -902,6 +918,12 @@ class RequestParser:
         else:
             skip = self._done + len(reqs) + empties
         buf = raw + bytes(data)
+        if (reqs and self._raw is not _UNKNOWN and (43 in buf or 40 in buf or 61 in buf)
+                and _STRINGY(buf) is not None):
+            # One of ``reqs`` may hold an element hiredis took for a bulk
+            # (see _not_all_bulks): parse them again too.
+            skip = self._done
+            reqs = []
         self.reader = hiredis.Reader()
         self._partial_req = False
         self._raw = b""
